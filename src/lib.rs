@@ -1,0 +1,9 @@
+//! `backup`: OpenHarmony's `@ohos.file.backup` for Node.js on Linux.
+//!
+//! Rooms (DESIGN.md §2): `napi` (the JS surface) → `client` (a session as the caller sees
+//! it) ═ `protocol` ═ `service` (sessions, scheduling, timers) → `engine` (scan, pack,
+//! unpack) → `device` (bundles and sandboxes). `error` is the one table of codes.
+
+pub mod device;
+pub mod engine;
+pub mod error;
