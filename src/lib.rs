@@ -7,3 +7,7 @@
 pub mod device;
 pub mod engine;
 pub mod error;
+pub mod client;
+pub mod napi;
+pub mod protocol;
+pub mod service;

@@ -1,0 +1,111 @@
+//! The per-bundle send-rate limiter: at most `rate` files per 1000 ms window; 0 pauses
+//! until a later call raises it (ohos-behaviour.md §4).
+
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_SEND_RATE: u32 = 60;
+/// The docs' ceiling (the reference's code allows 10000; DESIGN.md §5.7 keeps the docs).
+pub const MAX_SEND_RATE: u32 = 800;
+const WINDOW: Duration = Duration::from_millis(1000);
+/// How often a paused or throttled sender looks at its stop flag.
+const POLL: Duration = Duration::from_millis(50);
+
+struct Window {
+    rate: u32,
+    start: Instant,
+    sent: u32,
+}
+
+pub struct RateLimiter {
+    window: Mutex<Window>,
+    changed: Condvar,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::new(DEFAULT_SEND_RATE)
+    }
+}
+
+impl RateLimiter {
+    pub fn new(rate: u32) -> Self {
+        RateLimiter {
+            window: Mutex::new(Window { rate: rate.min(MAX_SEND_RATE), start: Instant::now(), sent: 0 }),
+            changed: Condvar::new(),
+        }
+    }
+
+    pub fn set_rate(&self, rate: u32) {
+        let mut w = self.window.lock().unwrap();
+        w.rate = rate.min(MAX_SEND_RATE);
+        self.changed.notify_all();
+    }
+
+    pub fn rate(&self) -> u32 {
+        self.window.lock().unwrap().rate
+    }
+
+    /// Blocks until one more file may be sent. Returns false, without taking a slot, as soon
+    /// as `stop()` says the sender should give up.
+    pub fn acquire(&self, stop: &dyn Fn() -> bool) -> bool {
+        let mut w = self.window.lock().unwrap();
+        loop {
+            if stop() {
+                return false;
+            }
+            let now = Instant::now();
+            if now.duration_since(w.start) >= WINDOW {
+                w.start = now;
+                w.sent = 0;
+            }
+            if w.rate > 0 && w.sent < w.rate {
+                w.sent += 1;
+                return true;
+            }
+            let wait = if w.rate == 0 { POLL } else { (w.start + WINDOW).saturating_duration_since(now).min(POLL) };
+            w = self.changed.wait_timeout(w, wait).unwrap().0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn limits_to_rate_per_second() {
+        let r = RateLimiter::new(2);
+        let t = Instant::now();
+        for _ in 0..5 {
+            assert!(r.acquire(&|| false));
+        }
+        // 2 in the first window, 2 in the second, 1 in the third.
+        assert!(t.elapsed() >= Duration::from_millis(1900), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn zero_pauses_until_raised_and_stop_wins() {
+        let r = Arc::new(RateLimiter::new(0));
+        let r2 = r.clone();
+        let h = std::thread::spawn(move || {
+            let t = Instant::now();
+            assert!(r2.acquire(&|| false));
+            t.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        r.set_rate(5);
+        assert!(h.join().unwrap() >= Duration::from_millis(250));
+        let stop = AtomicBool::new(true);
+        let paused = RateLimiter::new(0);
+        assert!(!paused.acquire(&|| stop.load(Ordering::Relaxed)));
+    }
+
+    #[test]
+    fn clamps_at_the_documented_maximum() {
+        let r = RateLimiter::new(100_000);
+        assert_eq!(r.rate(), MAX_SEND_RATE);
+    }
+}

@@ -1,0 +1,568 @@
+//! One session: its bundles, their states, the scheduler that runs at most three at once,
+//! and the events they emit (ohos-behaviour.md §1, §2).
+//!
+//! Every state change and the event it causes happen under the session lock, so events
+//! leave in the order the state machine went through them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::device::{is_valid_uri, Device, InstalledBundle};
+use crate::engine::{self, Flow};
+use crate::error::*;
+use crate::protocol::{BundleRequest, Event, FileOut, Reply, Request, SessionKind};
+
+use super::capabilities::{self, RemoteBundle};
+use super::rate::RateLimiter;
+use super::ServiceCore;
+
+/// Bundles running (extension connected) at once, as on the device.
+pub const MAX_RUNNING: usize = 3;
+
+/// Where events go: the client's dispatcher.
+pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// What a running bundle's worker checks between files.
+pub struct BundleControl {
+    pub name: String,
+    cancelled: AtomicBool,
+    released: AtomicBool,
+    pub rate: RateLimiter,
+}
+
+impl BundleControl {
+    fn new(name: &str) -> Arc<Self> {
+        Arc::new(BundleControl {
+            name: name.to_string(),
+            cancelled: AtomicBool::new(false),
+            released: AtomicBool::new(false),
+            rate: RateLimiter::default(),
+        })
+    }
+
+    pub fn should_stop(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire) || self.released.load(Ordering::Acquire)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    /// Backup: scanning and sending. Restore: receiving files from the client.
+    Running,
+    /// Restore: published, unpacking. Survives `release()`.
+    Publishing,
+}
+
+struct Bundle {
+    req: BundleRequest,
+    seq: u64,
+    state: State,
+    installed: InstalledBundle,
+    control: Arc<BundleControl>,
+    /// Restore: handles asked for before the bundle started, sent in name order on start.
+    queued_handles: BTreeSet<String>,
+    /// Restore: uris published one by one (API 10 style).
+    completed: BTreeSet<String>,
+    /// Restore: what the old device said about this bundle.
+    remote: Option<RemoteBundle>,
+}
+
+struct Inner {
+    bundles: BTreeMap<String, Bundle>,
+    next_seq: u64,
+    released: bool,
+    /// Worker threads still alive (backup packing, restore unpacking).
+    workers: usize,
+    /// Restore bundles that had published when the session was released: their events,
+    /// `onAllBundlesEnd` included, still arrive.
+    finishing_after_release: bool,
+    /// The client let go of the session without releasing it: end it once it drains.
+    detached: bool,
+}
+
+pub struct Session {
+    pub kind: SessionKind,
+    device: Device,
+    core: Arc<ServiceCore>,
+    sink: EventSink,
+    inner: Mutex<Inner>,
+    workers_done: Condvar,
+}
+
+/// How a bundle's work ended, from the worker's point of view.
+enum Outcome {
+    Done,
+    Failed(BizError),
+    /// The worker stopped because of cancel or release.
+    Stopped,
+}
+
+impl Session {
+    pub(super) fn new(kind: SessionKind, device: Device, core: Arc<ServiceCore>, sink: EventSink) -> Arc<Session> {
+        Arc::new(Session {
+            kind,
+            device,
+            core,
+            sink,
+            inner: Mutex::new(Inner { bundles: BTreeMap::new(), next_seq: 0, released: false, workers: 0, finishing_after_release: false, detached: false }),
+            workers_done: Condvar::new(),
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(&self, ev: Event) {
+        (self.sink)(ev)
+    }
+
+    /// Whether the session still has work that will produce events.
+    pub fn is_busy(&self) -> bool {
+        !self.lock().bundles.is_empty()
+    }
+
+    pub fn handle(self: &Arc<Self>, req: Request) -> BizResult<Reply> {
+        if self.lock().released {
+            return Err(BizError::with_detail(E_INVAL, "the session was released"));
+        }
+        match req {
+            Request::AppendBundles { bundles, capabilities } => self.append(bundles, capabilities).map(|_| Reply::Unit),
+            Request::GetFileHandle { bundle, uri } => self.get_file_handle(&bundle, &uri).map(|_| Reply::Unit),
+            Request::PublishFile { bundle, uri } => self.publish_file(&bundle, &uri).map(|_| Reply::Unit),
+            Request::Cancel { bundle } => Ok(Reply::Code(self.cancel(&bundle))),
+            Request::Release => {
+                self.release();
+                Ok(Reply::Unit)
+            }
+            Request::SessionCapabilities => {
+                let caps = capabilities::build(&self.device, capabilities::Variant::Session, None);
+                super::capability_fd(&self.device, &caps).map(Reply::Fd)
+            }
+            other => Err(BizError::with_detail(E_INVAL, format!("{other:?} is not a session request"))),
+        }
+    }
+
+    // ---- appendBundles ------------------------------------------------------------------
+
+    fn append(self: &Arc<Self>, requests: Vec<BundleRequest>, capabilities: Option<Vec<u8>>) -> BizResult<()> {
+        let remote = match (self.kind, capabilities) {
+            (SessionKind::Restore, Some(bytes)) => match capabilities::parse_remote(&bytes) {
+                Ok(m) => Some(m),
+                Err(why) => {
+                    // The reference refuses every bundle and rejects; the session then drains.
+                    let mut inner = self.lock();
+                    for r in &requests {
+                        self.emit(Event::BundleBegin(Err(BizError::with_detail(E_BUNDLE_INFO_EMPTY, &why).for_bundle(&r.name))));
+                    }
+                    self.after_change(&mut inner);
+                    return Err(BizError::with_detail(E_INVAL, why));
+                }
+            },
+            (SessionKind::Restore, None) => return Err(BizError::with_detail(E_INVAL, "a restore needs the remote capability file")),
+            _ => None,
+        };
+        let mut inner = self.lock();
+        let mut seen = BTreeSet::new();
+        for r in requests {
+            // Duplicates, in this call or with a bundle already in the session, are ignored.
+            if !seen.insert(r.name.clone()) || inner.bundles.contains_key(&r.name) {
+                continue;
+            }
+            match self.admit(&r, remote.as_ref()) {
+                Ok((installed, remote_bundle)) => {
+                    let seq = inner.next_seq;
+                    inner.next_seq += 1;
+                    let control = BundleControl::new(&r.name);
+                    inner.bundles.insert(
+                        r.name.clone(),
+                        Bundle {
+                            req: r,
+                            seq,
+                            state: State::Waiting,
+                            installed,
+                            control,
+                            queued_handles: BTreeSet::new(),
+                            completed: BTreeSet::new(),
+                            remote: remote_bundle,
+                        },
+                    );
+                }
+                Err(e) => self.emit(Event::BundleBegin(Err(e.for_bundle(&r.name)))),
+            }
+        }
+        self.after_change(&mut inner);
+        Ok(())
+    }
+
+    /// Whether a requested bundle may take part, as the reference decides at append time.
+    fn admit(
+        &self,
+        r: &BundleRequest,
+        remote: Option<&HashMap<(String, i64), RemoteBundle>>,
+    ) -> BizResult<(InstalledBundle, Option<RemoteBundle>)> {
+        let installed = self
+            .device
+            .bundle(&r.name)
+            .ok_or_else(|| BizError::with_detail(E_BUNDLE_INFO_EMPTY, format!("{} is not installed", r.name)))?;
+        if installed.extension.is_none() {
+            let code = if self.kind == SessionKind::Restore { E_FORBID } else { E_BUNDLE_INFO_EMPTY };
+            return Err(BizError::with_detail(code, format!("{} has no backup extension", r.name)));
+        }
+        if !installed.config.allow_to_backup_restore {
+            return Err(BizError::with_detail(E_FORBID, format!("{} does not allow backup and restore", r.name)));
+        }
+        let remote_bundle = match remote {
+            None => None,
+            Some(m) => {
+                let rb = m.get(&(r.name.clone(), installed.app_index)).ok_or_else(|| {
+                    BizError::with_detail(E_BUNDLE_INFO_EMPTY, format!("{} is not in the capability file", r.name))
+                })?;
+                if !rb.restorable() {
+                    return Err(BizError::with_detail(E_FORBID, format!("the capability file forbids restoring {}", r.name)));
+                }
+                Some(rb.clone())
+            }
+        };
+        Ok((installed, remote_bundle))
+    }
+
+    // ---- scheduling ---------------------------------------------------------------------
+
+    /// Starts waiting bundles while fewer than three run (larger priority first, then call
+    /// order), and ends the drain with `onAllBundlesEnd` when nothing is left.
+    fn after_change(self: &Arc<Self>, inner: &mut Inner) {
+        loop {
+            let running = inner.bundles.values().filter(|b| b.state != State::Waiting).count();
+            if running >= MAX_RUNNING {
+                break;
+            }
+            let next = inner
+                .bundles
+                .values()
+                .filter(|b| b.state == State::Waiting)
+                .min_by_key(|b| (std::cmp::Reverse(b.req.priority), b.seq))
+                .map(|b| b.req.name.clone());
+            match next {
+                Some(name) => self.start(inner, &name),
+                None => break,
+            }
+        }
+        if inner.bundles.is_empty() && (!inner.released || std::mem::take(&mut inner.finishing_after_release)) {
+            self.emit(Event::AllBundlesEnd(None));
+        }
+        if inner.bundles.is_empty() && (inner.released || inner.detached) {
+            self.core.deactivate(self);
+        }
+    }
+
+    /// The client dropped its handle: release now if idle, else once the work drains.
+    pub fn detach(self: &Arc<Self>) {
+        let mut inner = self.lock();
+        if inner.bundles.is_empty() {
+            drop(inner);
+            self.release();
+        } else {
+            inner.detached = true;
+        }
+    }
+
+    fn start(self: &Arc<Self>, inner: &mut Inner, name: &str) {
+        let b = inner.bundles.get_mut(name).expect("scheduled bundle exists");
+        b.state = State::Running;
+        match self.kind {
+            SessionKind::Backup | SessionKind::IncrementalBackup => {
+                self.emit(Event::BundleBegin(Ok(name.to_string())));
+                let job = self.backup_job(b);
+                let control = b.control.clone();
+                self.spawn_worker(inner, name, move |s| s.run_backup(job, control));
+            }
+            SessionKind::Restore => {
+                // Leftovers of an earlier, interrupted restore must not be unpacked.
+                let _ = engine::restore::clear_work_area(&b.installed.sandbox);
+                self.emit(Event::BundleBegin(Ok(name.to_string())));
+                let queued = std::mem::take(&mut b.queued_handles);
+                let sandbox = b.installed.sandbox.clone();
+                for uri in queued {
+                    self.emit(Event::FileReady(Self::open_handle(&sandbox, name, &uri)));
+                }
+            }
+        }
+    }
+
+    fn spawn_worker(self: &Arc<Self>, inner: &mut Inner, name: &str, work: impl FnOnce(&Arc<Session>) -> Outcome + Send + 'static) {
+        inner.workers += 1;
+        let me = self.clone();
+        let bundle = name.to_string();
+        let spawned = std::thread::Builder::new().name(format!("bundle-{bundle}")).spawn(move || {
+            // A bug in the engine ends this bundle with an error, never the session.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&me))).unwrap_or_else(|p| {
+                let why = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
+                Outcome::Failed(BizError::with_detail(E_UNKNOWN, format!("internal error: {}", why.unwrap_or_default())))
+            });
+            me.finish(&bundle, outcome);
+            let mut inner = me.lock();
+            inner.workers -= 1;
+            me.workers_done.notify_all();
+        });
+        if let Err(e) = spawned {
+            inner.workers -= 1;
+            let err = BizError::with_detail(E_NOMEM, format!("cannot start a worker: {e}"));
+            // Finish inline: the bundle ends with the error and the scheduler moves on.
+            if let Some(b) = inner.bundles.remove(name) {
+                let _ = b;
+                self.emit(Event::BundleEnd(Err(err.for_bundle(name))));
+            }
+        }
+    }
+
+    /// A bundle's work ended: report it (unless it was released) and schedule the next.
+    fn finish(self: &Arc<Self>, name: &str, outcome: Outcome) {
+        let mut inner = self.lock();
+        let Some(b) = inner.bundles.remove(name) else { return };
+        let released = b.control.released.load(Ordering::Acquire);
+        let cancelled = b.control.cancelled.load(Ordering::Acquire);
+        if !released {
+            let ev = match outcome {
+                // A cancelled bundle ends without error, as on the device.
+                Outcome::Done | Outcome::Stopped => Event::BundleEnd(Ok(name.to_string())),
+                Outcome::Failed(_) if cancelled => Event::BundleEnd(Ok(name.to_string())),
+                Outcome::Failed(e) => Event::BundleEnd(Err(e.for_bundle(name))),
+            };
+            self.emit(ev);
+        }
+        self.after_change(&mut inner);
+    }
+
+    // ---- backup -------------------------------------------------------------------------
+
+    fn backup_job(&self, b: &Bundle) -> engine::backup::BackupJob {
+        let scene = b.req.info.as_deref().and_then(backup_scene);
+        let (includes, excludes) = b.installed.config.scan_lists(scene.as_deref());
+        engine::backup::BackupJob {
+            sandbox: b.installed.sandbox.clone(),
+            includes,
+            excludes,
+            spool_dir: b.installed.work_area().join("backup"),
+        }
+    }
+
+    fn run_backup(self: &Arc<Self>, job: engine::backup::BackupJob, control: Arc<BundleControl>) -> Outcome {
+        let name = control.name.clone();
+        let result = engine::backup::run_full(&job, &mut |out| {
+            // manage.json closes the bundle and is never held back by the rate.
+            if out.uri != "manage.json" && !control.rate.acquire(&|| control.should_stop()) {
+                return Flow::Stop;
+            }
+            if control.should_stop() {
+                return Flow::Stop;
+            }
+            self.emit(Event::FileReady(Ok(FileOut {
+                bundle_name: name.clone(),
+                uri: out.uri,
+                fd: out.file.into(),
+                manifest_fd: None,
+            })));
+            Flow::Continue
+        });
+        let _ = engine::restore::clear_work_area(&job.sandbox);
+        match result {
+            Ok(_) => Outcome::Done,
+            Err(engine::EngineError::Stopped) => Outcome::Stopped,
+            Err(e) => Outcome::Failed(e.to_biz()),
+        }
+    }
+
+    // ---- restore ------------------------------------------------------------------------
+
+    fn open_handle(sandbox: &std::path::Path, bundle: &str, uri: &str) -> Result<FileOut, BizError> {
+        match engine::restore::create_handle(sandbox, uri) {
+            Ok((data, report)) => Ok(FileOut {
+                bundle_name: bundle.to_string(),
+                uri: uri.to_string(),
+                fd: data.into(),
+                manifest_fd: Some(report.into()),
+            }),
+            Err(e) => Err(BizError::from_io(&e).for_bundle(bundle)),
+        }
+    }
+
+    fn get_file_handle(self: &Arc<Self>, bundle: &str, uri: &str) -> BizResult<()> {
+        if self.kind != SessionKind::Restore {
+            return Err(BizError::with_detail(E_INVAL, "getFileHandle is for restore sessions"));
+        }
+        if !is_valid_uri(uri) {
+            return Err(BizError::with_detail(E_INVAL, format!("uri {uri:?} is not a plain file name of letters, digits, '_' and '.'")));
+        }
+        let mut inner = self.lock();
+        let b = inner
+            .bundles
+            .get_mut(bundle)
+            .ok_or_else(|| BizError::with_detail(E_INVAL, format!("{bundle} is not in this session")))?;
+        match b.state {
+            State::Waiting => {
+                b.queued_handles.insert(uri.to_string());
+            }
+            State::Running => {
+                let ev = Event::FileReady(Self::open_handle(&b.installed.sandbox, bundle, uri));
+                self.emit(ev);
+            }
+            State::Publishing => {
+                return Err(BizError::with_detail(E_INVAL, format!("{bundle} was already published")));
+            }
+        }
+        Ok(())
+    }
+
+    fn publish_file(self: &Arc<Self>, bundle: &str, uri: &str) -> BizResult<()> {
+        if self.kind != SessionKind::Restore {
+            return Err(BizError::with_detail(E_INVAL, "publishFile is for restore sessions"));
+        }
+        if !uri.is_empty() && !is_valid_uri(uri) {
+            return Err(BizError::with_detail(E_INVAL, format!("uri {uri:?} is not a plain file name")));
+        }
+        let mut inner = self.lock();
+        let b = inner
+            .bundles
+            .get_mut(bundle)
+            .ok_or_else(|| BizError::with_detail(E_INVAL, format!("{bundle} is not in this session")))?;
+        match b.state {
+            State::Waiting => return Err(BizError::with_detail(E_INVAL, format!("{bundle} has not started yet"))),
+            State::Publishing => return Ok(()),
+            State::Running => {}
+        }
+        if !uri.is_empty() {
+            // API 10 style: the bundle publishes itself once manage.json and every file it
+            // lists are complete (DESIGN.md §5.5).
+            b.completed.insert(uri.to_string());
+            if !b.completed.contains("manage.json") || !Self::all_listed_complete(b) {
+                return Ok(());
+            }
+        }
+        b.state = State::Publishing;
+        let job = engine::restore::RestoreJob {
+            sandbox: b.installed.sandbox.clone(),
+            into_restore_dir: b.installed.config.full_backup_only,
+        };
+        self.spawn_worker(&mut inner, bundle, move |_| {
+            let result = engine::restore::run(&job);
+            let _ = engine::restore::clear_work_area(&job.sandbox);
+            match result {
+                Ok(_) => Outcome::Done,
+                Err(e) => Outcome::Failed(e.to_biz()),
+            }
+        });
+        Ok(())
+    }
+
+    fn all_listed_complete(b: &Bundle) -> bool {
+        let path = b.installed.work_area().join("restore/manage.json");
+        let listed: Option<Vec<serde_json::Value>> = std::fs::read(&path).ok().and_then(|t| serde_json::from_slice(&t).ok());
+        match listed {
+            Some(entries) => entries
+                .iter()
+                .all(|e| e.get("fileName").and_then(|n| n.as_str()).is_some_and(|n| b.completed.contains(n))),
+            None => false,
+        }
+    }
+
+    // ---- send rate and timers -------------------------------------------------------------
+
+    /// `updateSendRate`: only for a running bundle of a backup session.
+    pub fn update_send_rate(&self, bundle: &str, rate: u32) -> bool {
+        if self.kind == SessionKind::Restore {
+            return false;
+        }
+        match self.lock().bundles.get(bundle) {
+            Some(b) if b.state == State::Running => {
+                b.control.rate.set_rate(rate);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `updateTimer`: true when the bundle is in this session.
+    pub fn update_timer(&self, bundle: &str, _timeout_ms: u32) -> bool {
+        self.lock().bundles.contains_key(bundle)
+    }
+
+    // ---- cancel and release ---------------------------------------------------------------
+
+    fn cancel(self: &Arc<Self>, bundle: &str) -> i32 {
+        let inner = self.lock();
+        match inner.bundles.get(bundle) {
+            None => E_CANCEL_NO_TASK,
+            Some(b) if b.state == State::Waiting => E_CANCEL_UNSTARTED,
+            Some(b) => {
+                b.control.cancelled.store(true, Ordering::Release);
+                b.control.rate.set_rate(b.control.rate.rate()); // wake a paused sender
+                if self.kind == SessionKind::Restore && b.state == State::Running {
+                    // Nothing runs for a restore bundle awaiting files: end it here.
+                    let name = bundle.to_string();
+                    drop(inner);
+                    let _ = self.sandbox_of(&name).map(|s| engine::restore::clear_work_area(&s));
+                    self.finish(&name, Outcome::Stopped);
+                }
+                0
+            }
+        }
+    }
+
+    fn sandbox_of(&self, bundle: &str) -> Option<std::path::PathBuf> {
+        self.lock().bundles.get(bundle).map(|b| b.installed.sandbox.clone())
+    }
+
+    /// Ends the session as the reference does: backup bundles are dropped at once without
+    /// events; restore bundles that already published are allowed to finish.
+    pub fn release(self: &Arc<Self>) {
+        let mut inner = self.lock();
+        if inner.released {
+            return;
+        }
+        inner.released = true;
+        let names: Vec<String> = inner.bundles.keys().cloned().collect();
+        for name in names {
+            let b = &inner.bundles[&name];
+            if b.state == State::Publishing {
+                inner.finishing_after_release = true;
+                continue;
+            }
+            b.control.released.store(true, Ordering::Release);
+            b.control.rate.set_rate(b.control.rate.rate());
+            if b.state == State::Waiting || self.kind == SessionKind::Restore {
+                let b = inner.bundles.remove(&name).expect("listed above");
+                if b.state == State::Running {
+                    let _ = engine::restore::clear_work_area(&b.installed.sandbox);
+                }
+            }
+        }
+        // Backup workers notice the flag between files; wait for them so no temp data or
+        // fd outlives release().
+        if self.kind != SessionKind::Restore {
+            while inner.workers > 0 {
+                inner = self.workers_done.wait_timeout(inner, Duration::from_millis(100)).unwrap().0;
+            }
+        }
+        if inner.bundles.is_empty() {
+            self.core.deactivate(self);
+        }
+    }
+}
+
+/// `backupScene` from a bundle's `infos` JSON string, if any.
+fn backup_scene(info: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(info).ok()?;
+    match v.get("backupScene")? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
