@@ -10,6 +10,7 @@ pub mod anon;
 pub mod backup;
 pub mod confined;
 pub mod manage;
+pub mod report;
 pub mod restore;
 pub mod scan;
 pub mod tar_write;
