@@ -98,7 +98,12 @@ impl EventHub {
             }
             Event::ResultReport { bundle, result } => ("onResultReport", string(&bundle)?, string(&result)?),
             Event::Process { bundle, process } => ("onProcess", string(&bundle)?, string(&process)?),
-            Event::BackupSizeReport(report) => ("onBackupSizeReport", string(&report)?, undef()?),
+            Event::BackupSizeReport(report) => {
+                if !self.is_busy() {
+                    self.close();
+                }
+                ("onBackupSizeReport", string(&report)?, undef()?)
+            }
             Event::ServiceDied => ("onBackupServiceDied", undef()?, undef()?),
         };
         Ok(FnArgs::from((name.to_string(), a, b)))

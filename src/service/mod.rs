@@ -5,6 +5,7 @@
 pub mod capabilities;
 pub mod rate;
 pub mod session;
+pub mod size_scan;
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;

@@ -81,6 +81,8 @@ struct Inner {
     finishing_after_release: bool,
     /// The client let go of the session without releasing it: end it once it drains.
     detached: bool,
+    /// A `getBackupDataSize` scan is running (one at a time).
+    size_scan: bool,
 }
 
 pub struct Session {
@@ -107,7 +109,7 @@ impl Session {
             device,
             core,
             sink,
-            inner: Mutex::new(Inner { bundles: BTreeMap::new(), next_seq: 0, released: false, workers: 0, finishing_after_release: false, detached: false }),
+            inner: Mutex::new(Inner { bundles: BTreeMap::new(), next_seq: 0, released: false, workers: 0, finishing_after_release: false, detached: false, size_scan: false }),
             workers_done: Condvar::new(),
         })
     }
@@ -126,7 +128,8 @@ impl Session {
 
     /// Whether the session still has work that will produce events.
     pub fn is_busy(&self) -> bool {
-        !self.lock().bundles.is_empty()
+        let inner = self.lock();
+        !inner.bundles.is_empty() || inner.size_scan
     }
 
     pub fn handle(self: &Arc<Self>, req: Request) -> BizResult<Reply> {
@@ -142,6 +145,7 @@ impl Session {
                 self.release();
                 Ok(Reply::Unit)
             }
+            Request::GetBackupDataSize { precise, bundles } => self.start_size_scan(precise, bundles).map(|_| Reply::Unit),
             Request::SessionCapabilities => {
                 let caps = capabilities::build(&self.device, capabilities::Variant::Session, None);
                 super::capability_fd(&self.device, &caps).map(Reply::Fd)
@@ -471,6 +475,41 @@ impl Session {
                 .all(|e| e.get("fileName").and_then(|n| n.as_str()).is_some_and(|n| b.completed.contains(n))),
             None => false,
         }
+    }
+
+    // ---- size reports ---------------------------------------------------------------------
+
+    fn start_size_scan(self: &Arc<Self>, precise: bool, bundles: Vec<crate::protocol::BundleTime>) -> BizResult<()> {
+        if self.kind == SessionKind::Restore {
+            return Err(BizError::with_detail(E_INVAL, "getBackupDataSize is for backup sessions"));
+        }
+        let mut inner = self.lock();
+        if inner.size_scan {
+            return Err(BizError::with_detail(E_INVAL, "a size scan is already running"));
+        }
+        inner.size_scan = true;
+        let me = self.clone();
+        std::thread::Builder::new()
+            .name("size-scan".into())
+            .spawn(move || {
+                let last = super::size_scan::run(&me.device, &bundles, precise, &|ev| {
+                    if !me.lock().released {
+                        me.emit(ev)
+                    }
+                });
+                // Not busy any more before the last report goes out, so its delivery can
+                // let the event loop go.
+                let mut inner = me.lock();
+                inner.size_scan = false;
+                if !inner.released {
+                    me.emit(Event::BackupSizeReport(last));
+                }
+            })
+            .map_err(|e| {
+                inner.size_scan = false;
+                BizError::from_io(&e)
+            })?;
+        Ok(())
     }
 
     // ---- send rate and timers -------------------------------------------------------------
