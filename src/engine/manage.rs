@@ -31,3 +31,119 @@ pub struct ManageEntry {
     pub is_user_tar: bool,
     pub is_big_file: bool,
 }
+
+impl Stat {
+    pub fn of(e: &super::ScanEntry) -> Stat {
+        Stat {
+            st_size: e.size,
+            st_mode: e.mode,
+            st_atim: TimeSpec { tv_sec: e.atime.0, tv_nsec: e.atime.1 },
+            st_mtim: TimeSpec { tv_sec: e.mtime.0, tv_nsec: e.mtime.1 },
+        }
+    }
+}
+
+/// Writes `manage.json` as the reference streams it: `[`, one compact object per line (all
+/// but the first prefixed by `,`), `]`.
+pub fn write_manage(entries: &[ManageEntry], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"[")?;
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, e)?;
+        out.write_all(b"\n")?;
+    }
+    out.write_all(b"]")?;
+    out.flush()
+}
+
+/// Reads a `manage.json` from any producer, tolerating missing fields as the reference does:
+/// mode defaults to 0100660, and an entry without `isBigFile` whose name does not end in
+/// `.tar` counts as big. Anything that is not an array of objects with a string `fileName`
+/// is an error.
+pub fn parse_manage(bytes: &[u8]) -> Result<Vec<ManageEntry>, String> {
+    use serde_json::Value;
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("manage.json is not JSON: {e}"))?;
+    let arr = v.as_array().ok_or("manage.json is not an array")?;
+    let int = |v: Option<&Value>| v.and_then(Value::as_i64);
+    let time = |v: Option<&Value>| TimeSpec {
+        tv_sec: int(v.and_then(|t| t.get("tv_sec"))).unwrap_or(0),
+        tv_nsec: int(v.and_then(|t| t.get("tv_nsec"))).unwrap_or(0).clamp(0, 999_999_999),
+    };
+    arr.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let file_name = e
+                .get("fileName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("manage.json entry {i} has no string fileName"))?
+                .to_string();
+            let info = e.get("information");
+            let stat = info.and_then(|i| i.get("stat"));
+            let is_big_file = match e.get("isBigFile").and_then(Value::as_bool) {
+                Some(b) => b,
+                None => !file_name.ends_with(".tar"),
+            };
+            Ok(ManageEntry {
+                information: Information {
+                    path: info.and_then(|i| i.get("path")).and_then(Value::as_str).unwrap_or("").to_string(),
+                    stat: Stat {
+                        st_size: stat.and_then(|s| s.get("st_size")).and_then(Value::as_u64).unwrap_or(0),
+                        st_mode: stat
+                            .and_then(|s| s.get("st_mode"))
+                            .and_then(Value::as_u64)
+                            .map(|m| m as u32)
+                            .unwrap_or(0o100660),
+                        st_atim: time(stat.and_then(|s| s.get("st_atim"))),
+                        st_mtim: time(stat.and_then(|s| s.get("st_mtim"))),
+                    },
+                },
+                is_user_tar: e.get("isUserTar").and_then(Value::as_bool).unwrap_or(false),
+                is_big_file,
+                file_name,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_the_stream_layout() {
+        let e = ManageEntry {
+            file_name: "0123456789abcdef.db".into(),
+            information: Information {
+                path: "/data/storage/el2/database/x.db".into(),
+                stat: Stat {
+                    st_size: 3_000_000,
+                    st_mode: 0o100600,
+                    st_atim: TimeSpec { tv_sec: 1, tv_nsec: 2 },
+                    st_mtim: TimeSpec { tv_sec: 3, tv_nsec: 4 },
+                },
+            },
+            is_user_tar: false,
+            is_big_file: true,
+        };
+        let mut t = ManageEntry { file_name: "part.0.tar".into(), is_big_file: false, ..e.clone() };
+        t.information.path = String::new();
+        let mut out = Vec::new();
+        write_manage(&[t.clone(), e.clone()], &mut out).unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(text.starts_with("[{\"fileName\":\"part.0.tar\""), "{text}");
+        assert!(text.contains("\n,{\"fileName\":\"0123456789abcdef.db\""), "{text}");
+        assert_eq!(parse_manage(&out).unwrap(), vec![t, e]);
+    }
+
+    #[test]
+    fn tolerates_missing_fields_and_refuses_garbage() {
+        let v = parse_manage(br#"[{"fileName":"abc"},{"fileName":"part.1.tar"}]"#).unwrap();
+        assert!(v[0].is_big_file && !v[1].is_big_file);
+        assert_eq!(v[0].information.stat.st_mode, 0o100660);
+        assert!(parse_manage(b"{}").is_err());
+        assert!(parse_manage(b"[{\"name\":1}]").is_err());
+        assert!(parse_manage(b"[{\"fileName\":").is_err());
+    }
+}

@@ -15,6 +15,9 @@ pub mod restore;
 pub mod scan;
 pub mod tar_write;
 
+#[cfg(test)]
+mod tests;
+
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -49,6 +52,9 @@ pub struct Output {
     pub uri: String,
     /// Read-only, positioned at offset 0, owned by whoever receives it.
     pub file: File,
+    /// Incremental backup only: the `.rp` report of this output (for `manage.json`, the full
+    /// listing `all.rp`), read-only from offset 0.
+    pub report: Option<File>,
 }
 
 /// What a sink answers after taking an output: go on, or stop (the bundle was cancelled or

@@ -1,0 +1,259 @@
+//! Whole-bundle tests of the engine: backup → wipe → restore round trips, GNU tar
+//! compatibility both ways, and hostile archives that must change nothing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::Digest;
+
+use super::backup::{run_full, BackupJob};
+use super::restore::{clear_work_area, create_handle, run, RestoreJob};
+use super::{EngineError, Flow};
+use crate::device::WORK_AREA;
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("engine-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(sandbox: &Path, rel: &str, bytes: &[u8], mode: u32, mtime: (i64, u32)) {
+    let p = sandbox.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(&p, bytes).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+    let t = std::time::UNIX_EPOCH + std::time::Duration::new(mtime.0 as u64, mtime.1);
+    fs::File::options().write(true).open(&p).unwrap().set_modified(t).unwrap();
+}
+
+/// path → (is_dir, mode, size, mtime s, mtime ns, content hash) for everything under data/,
+/// the work area aside. Directory mtimes are included: restore sets them last.
+type Tree = BTreeMap<String, (bool, u32, u64, i64, i64, String)>;
+
+fn tree(sandbox: &Path) -> Tree {
+    let mut t = Tree::new();
+    for e in walkdir::WalkDir::new(sandbox.join("data")).sort_by_file_name() {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(sandbox).unwrap().to_str().unwrap().to_string();
+        if rel.starts_with(WORK_AREA) {
+            continue;
+        }
+        let md = e.path().symlink_metadata().unwrap();
+        let content = if md.is_file() { sha2::Sha256::digest(fs::read(e.path()).unwrap()).iter().map(|b| format!("{b:02x}")).collect() } else { String::new() };
+        // Directories above the include roots are not backed up: only their existence counts.
+        let above = ["data", "data/storage", "data/storage/el1", "data/storage/el1/base", "data/storage/el2", "data/storage/el2/base"];
+        let (mode, s, ns) = if above.contains(&rel.as_str()) { (0, 0, 0) } else { (md.mode(), md.mtime(), md.mtime_nsec()) };
+        t.insert(rel, (md.is_dir(), mode, if md.is_dir() { 0 } else { md.size() }, s, ns, content));
+    }
+    t
+}
+
+fn sample(sandbox: &Path) {
+    for i in 0..150 {
+        let body = format!("note {i} ").repeat(i + 1);
+        write(sandbox, &format!("data/storage/el2/base/files/notes/{}/n{i}.txt", i % 7), body.as_bytes(), 0o640, (1_700_000_000 + i as i64, 123_000 * i as u32));
+    }
+    let big: Vec<u8> = (0..3_500_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    write(sandbox, "data/storage/el2/database/rdb/big.db", &big, 0o600, (1_690_000_000, 5));
+    write(sandbox, "data/storage/el1/base/preferences/prefs.xml", b"<map/>", 0o644, (1_680_000_000, 0));
+    let long = format!("data/storage/el2/base/files/{}/deep.txt", "long-directory-name".repeat(8));
+    write(sandbox, &long, b"deep", 0o600, (1_600_000_000, 1));
+    fs::create_dir_all(sandbox.join("data/storage/el2/base/files/empty")).unwrap();
+    fs::set_permissions(sandbox.join("data/storage/el2/base/files/empty"), fs::Permissions::from_mode(0o750)).unwrap();
+}
+
+fn job(sandbox: &Path) -> BackupJob {
+    BackupJob {
+        sandbox: sandbox.to_path_buf(),
+        includes: crate::device::config::DEFAULT_INCLUDES.iter().map(|s| s.to_string()).collect(),
+        excludes: vec![],
+        spool_dir: sandbox.join(WORK_AREA).join("backup"),
+    }
+}
+
+/// Runs a backup and stores every output as the client would: uri → bytes, in order.
+fn backup_into(sandbox: &Path, out: &Path) -> Vec<String> {
+    let mut uris = Vec::new();
+    run_full(&job(sandbox), &mut |o| {
+        let mut f = o.file;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        fs::write(out.join(&o.uri), bytes).unwrap();
+        uris.push(o.uri);
+        Flow::Continue
+    })
+    .unwrap();
+    clear_work_area(sandbox).unwrap();
+    uris
+}
+
+fn hand_over(sandbox: &Path, from: &Path, uris: &[String]) {
+    for u in uris {
+        let (mut data, _rp) = create_handle(sandbox, u).unwrap();
+        data.write_all(&fs::read(from.join(u)).unwrap()).unwrap();
+    }
+}
+
+fn restore(sandbox: &Path) -> Result<super::restore::RestoreSummary, EngineError> {
+    let r = run(&RestoreJob { sandbox: sandbox.to_path_buf(), into_restore_dir: false });
+    clear_work_area(sandbox).unwrap();
+    r
+}
+
+#[test]
+fn backup_wipe_restore_reproduces_the_tree() {
+    let d = temp("roundtrip");
+    let (sb, out) = (d.join("app"), d.join("out"));
+    fs::create_dir_all(&out).unwrap();
+    sample(&sb);
+    let before = tree(&sb);
+    let uris = backup_into(&sb, &out);
+    assert_eq!(uris.last().map(String::as_str), Some("manage.json"));
+    assert!(uris.iter().any(|u| u == "part.0.tar"));
+    assert!(uris.iter().any(|u| u.ends_with(".db") && u.len() == 19), "{uris:?}");
+    fs::remove_dir_all(sb.join("data")).unwrap();
+    fs::create_dir_all(&sb).unwrap();
+    hand_over(&sb, &out, &uris);
+    let s = restore(&sb).map_err(|e| e.to_string()).unwrap();
+    assert_eq!(s.files, 153);
+    let after = tree(&sb);
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    for (k, v) in &before {
+        assert_eq!(v, &after[k], "{k} differs");
+    }
+    assert!(!sb.join(WORK_AREA).exists());
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn gnu_tar_lists_our_parts_and_restores_from_its_own_archive() {
+    if Command::new("tar").arg("--version").output().is_err() {
+        eprintln!("GNU tar is not installed: skipped");
+        return;
+    }
+    let d = temp("gnutar");
+    let (sb, out) = (d.join("app"), d.join("out"));
+    fs::create_dir_all(&out).unwrap();
+    sample(&sb);
+    let uris = backup_into(&sb, &out);
+    let listed = Command::new("tar").arg("-tf").arg(out.join("part.0.tar")).output().unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let names = String::from_utf8(listed.stdout).unwrap();
+    assert!(names.lines().any(|l| l.ends_with("files/notes/3/n3.txt")));
+    assert!(names.lines().any(|l| l.ends_with("/deep.txt")), "GNU tar reads the long name");
+    assert!(!names.contains("@LongLink") && !names.contains("PaxHeader"));
+    assert!(uris.len() >= 3);
+
+    // An archive made by GNU tar (relative names) restores.
+    let gnu = d.join("gnu");
+    write(&gnu, "data/storage/el2/base/files/from-gnu.txt", b"made by GNU tar", 0o640, (1_650_000_000, 0));
+    let status = Command::new("tar").arg("-cf").arg(out.join("part.9.tar")).arg("-C").arg(&gnu).arg("data").status().unwrap();
+    assert!(status.success());
+    fs::write(out.join("manage.json"), br#"[{"fileName":"part.9.tar","information":{"path":""},"isUserTar":false,"isBigFile":false}]"#).unwrap();
+    hand_over(&sb, &out, &["part.9.tar".into(), "manage.json".into()]);
+    restore(&sb).map_err(|e| e.to_string()).unwrap();
+    let p = sb.join("data/storage/el2/base/files/from-gnu.txt");
+    assert_eq!(fs::read(&p).unwrap(), b"made by GNU tar");
+    assert_eq!(p.metadata().unwrap().mtime(), 1_650_000_000);
+    fs::remove_dir_all(d).unwrap();
+}
+
+/// Writes a raw tar entry with the tar crate's header builder (which allows what a hostile
+/// archive would contain).
+fn hostile_tar(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, kind, data, link) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(*kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        {
+            let raw = h.as_old_mut();
+            raw.name[..name.len()].copy_from_slice(name.as_bytes());
+            if let Some(l) = link {
+                raw.linkname[..l.len()].copy_from_slice(l.as_bytes());
+            }
+        }
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn hostile_archives_change_nothing_and_end_with_untar_errors() {
+    let d = temp("hostile");
+    let sb = d.join("app");
+    let outside = d.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    sample(&sb);
+    let good = b"/data/storage/el2/base/files/ok.txt";
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("dotdot", hostile_tar(&[(std::str::from_utf8(good).unwrap(), tar::EntryType::Regular, b"x", None), ("/data/storage/../../../outside/evil", tar::EntryType::Regular, b"evil", None)])),
+        ("absolute outside data", hostile_tar(&[("/etc/passwd", tar::EntryType::Regular, b"evil", None)])),
+        ("symlink", hostile_tar(&[("/data/storage/el2/base/files/link", tar::EntryType::Symlink, b"", Some("/etc"))])),
+        ("hard link", hostile_tar(&[("/data/storage/el2/base/files/hard", tar::EntryType::Link, b"", Some("/etc/passwd"))])),
+        ("work area", hostile_tar(&[("/data/storage/el2/base/.backup/restore/manage.json", tar::EntryType::Regular, b"[]", None)])),
+        ("truncated", {
+            let mut t = hostile_tar(&[("/data/storage/el2/base/files/n.txt", tar::EntryType::Regular, &[7u8; 5000], None)]);
+            t.truncate(2048);
+            t
+        }),
+        ("garbage", vec![0x55u8; 4096]),
+    ];
+    let before = tree(&sb);
+    for (what, bytes) in cases {
+        let (mut data, _) = create_handle(&sb, "part.0.tar").unwrap();
+        data.write_all(&bytes).unwrap();
+        let (mut m, _) = create_handle(&sb, "manage.json").unwrap();
+        m.write_all(br#"[{"fileName":"part.0.tar","isBigFile":false}]"#).unwrap();
+        let r = restore(&sb);
+        assert!(matches!(r, Err(EngineError::Untar(_))), "{what}: {r:?}");
+        assert_eq!(r.unwrap_err().to_biz().code, crate::error::E_UNTAR, "{what}");
+        assert_eq!(tree(&sb), before, "{what}: the app's data changed");
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "{what}");
+    }
+    // A big file whose recorded destination leaves the sandbox.
+    let (mut data, _) = create_handle(&sb, "0123456789abcdef").unwrap();
+    data.write_all(b"evil").unwrap();
+    let (mut m, _) = create_handle(&sb, "manage.json").unwrap();
+    m.write_all(br#"[{"fileName":"0123456789abcdef","information":{"path":"/data/storage/../../../outside/x"},"isBigFile":true}]"#).unwrap();
+    assert!(matches!(restore(&sb), Err(EngineError::Untar(_))));
+    assert_eq!(tree(&sb), before);
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_symlink_planted_in_the_app_data_is_never_followed() {
+    let d = temp("planted");
+    let (sb, out) = (d.join("app"), d.join("out"));
+    fs::create_dir_all(&out).unwrap();
+    sample(&sb);
+    let uris = backup_into(&sb, &out);
+    let outside = d.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let notes = sb.join("data/storage/el2/base/files/notes");
+    fs::remove_dir_all(&notes).unwrap();
+    std::os::unix::fs::symlink(&outside, &notes).unwrap();
+    hand_over(&sb, &out, &uris);
+    assert!(matches!(restore(&sb), Err(EngineError::Untar(_))));
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    assert!(notes.symlink_metadata().unwrap().file_type().is_symlink());
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn restore_without_manage_json_is_refused() {
+    let d = temp("nomanage");
+    let sb = d.join("app");
+    sample(&sb);
+    let (mut data, _) = create_handle(&sb, "part.0.tar").unwrap();
+    data.write_all(&hostile_tar(&[("/data/storage/el2/base/files/x", tar::EntryType::Regular, b"x", None)])).unwrap();
+    assert!(matches!(restore(&sb), Err(EngineError::Untar(_))));
+    fs::remove_dir_all(d).unwrap();
+}
