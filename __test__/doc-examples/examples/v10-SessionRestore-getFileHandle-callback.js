@@ -1,0 +1,16 @@
+// Documentation example: spec/api-v10.md lines 671-683 (## SessionRestore / getFileHandle (callback)).
+// The lines below are the example verbatim, after the import lines this port adds; __test__/doc-examples/verbatim.test.js checks it.
+import backup from '@ohos.file.backup'; // [port: import the doc page leaves implicit]
+  try {
+    sessionRestore.getFileHandle({
+      bundleName: "com.example.hiworld",
+      uri: "test.txt"
+      }, (err, file) => {
+      if (err) {
+        console.error('getFileHandle failed with err: ' + err);
+      }
+      console.info('getFileHandle success');
+    });
+  } catch (err) {
+    console.error('getFileHandle failed with err: ' + err);
+  }

@@ -1,0 +1,20 @@
+// Documentation example: spec/api-v10.md lines 838-853 (## SessionRestore / publishFile (promise)).
+// The lines below are the example verbatim, after the import lines this port adds; __test__/doc-examples/verbatim.test.js checks it.
+import backup from '@ohos.file.backup'; // [port: import the doc page leaves implicit]
+import fs from '@ohos.file.fs'; // [port: import the doc page leaves implicit]
+  try {
+    onFileReady: (err, file) => {
+      if (err) {
+        console.error('onFileReady failed with err: ' + err);
+      }
+      console.info('onFileReady success');
+      fs.closeSync(file.fd);
+      await sessionRestore.publishFile({
+      bundleName: file.bundleName,
+      uri: file.uri
+      });
+      console.info('publishFile success');
+    },
+  } catch (err) {
+    console.error('publishFile failed with err: ' + err);
+  }

@@ -1,0 +1,90 @@
+// Documentation example: spec/api-v18.md lines 1958-2045 (## SessionRestore / appendBundles (promise, infos)).
+// The lines below are the example verbatim; __test__/doc-examples/verbatim.test.js checks it.
+  import { fileIo as fs, backup} from '@kit.CoreFileKit';
+  import { BusinessError } from '@kit.BasicServicesKit';
+
+  let generalCallbacks: backup.GeneralCallbacks = {
+    onFileReady: (err: BusinessError, file: backup.File) => {
+      if (err) {
+        console.error(`onFileReady failed. Code: ${err.code}, message: ${err.message}`);
+        return;
+      }
+      console.info('onFileReady success');
+      fs.closeSync(file.fd);
+    },
+    onBundleBegin: (err: BusinessError<string|void>, bundleName: string) => {
+      if (err) {
+        console.error(`onBundleBegin failed. Code: ${err.code}, message: ${err.message}`);
+        return;
+      }
+      console.info('onBundleBegin success');
+    },
+    onBundleEnd: (err: BusinessError<string|void>, bundleName: string) => {
+      if (err) {
+        console.error(`onBundleEnd failed. Code: ${err.code}, message: ${err.message}`);
+        return;
+      }
+      console.info('onBundleEnd success');
+    },
+    onAllBundlesEnd: (err: BusinessError) => {
+      if (err) {
+        console.error(`onAllBundlesEnd failed. Code: ${err.code}, message: ${err.message}`);
+        return;
+      }
+      console.info('onAllBundlesEnd success');
+    },
+    onBackupServiceDied: () => {
+      console.info('service died');
+    },
+    onResultReport: (bundleName: string, result: string) => {
+      console.info(`onResultReport success, bundleName: ${bundleName}, result: ${result}`);
+    },
+    onProcess: (bundleName: string, process: string) => {
+      console.info(`onProcess success, bundleName: ${bundleName}, process: ${process}`);
+    }
+  };
+  let sessionRestore = new backup.SessionRestore(generalCallbacks); // Create a restore process.
+  async function appendBundles() {
+    let fileData : backup.FileData = {
+      fd : -1
+    }
+    try {
+      fileData = await backup.getLocalCapabilities();
+      console.info('getLocalCapabilities success');
+      let restoreApps: Array<string> = [
+        "com.example.hiworld",
+      ];
+      await sessionRestore.appendBundles(fileData.fd, restoreApps);
+      console.info('appendBundles success');
+      // Information of the applications to restore.
+      let infos: Array<string> = [
+        `
+         {
+          "infos":[
+            {
+              "details": [
+                {
+                  "detail": [
+                    {
+                      "source": "com.example.hiworld", // Old bundle name of the application.
+                      "target": "com.example.helloworld" // New bundle name of the application.
+                    }
+                  ],
+                  "type": "app_mapping_relation"
+                }
+              ],
+              "type":"broadcast"
+            }
+          ]
+         }
+        `
+      ]
+      await sessionRestore.appendBundles(fileData.fd, restoreApps, infos);
+      console.info('appendBundles success');
+    } catch (error) {
+      let err: BusinessError = error as BusinessError;
+      console.error(`getLocalCapabilities failed. Code: ${err.code}, message: ${err.message}`);
+    } finally {
+      fs.closeSync(fileData.fd);
+    }
+  }
