@@ -9,6 +9,7 @@
 pub mod anon;
 pub mod backup;
 pub mod confined;
+pub mod incremental;
 pub mod manage;
 pub mod report;
 pub mod restore;

@@ -27,6 +27,11 @@ pub struct RestoreJob {
     pub sandbox: PathBuf,
     /// `fullBackupOnly`: land everything under `.backup/restore/` for the app to move.
     pub into_restore_dir: bool,
+    /// Opt-in (`"applyDeletions": true` in the restore infos): the bundle's backup scope
+    /// (includes, excludes). Files in that scope missing from the full listing the client
+    /// wrote as `manage.json`'s report (`all.rp`) no longer existed at the backup and are
+    /// removed after the unpack. `None`: never delete, as the reference.
+    pub deletions: Option<(Vec<String>, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,6 +39,7 @@ pub struct RestoreSummary {
     pub files: u64,
     pub dirs: u64,
     pub bytes: u64,
+    pub deleted: u64,
 }
 
 const RESTORE_DIR: &str = "data/storage/el2/base/.backup/restore";
@@ -229,6 +235,11 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
         b
     };
     let manage = parse_manage(&manage_bytes).map_err(untar)?;
+    // The full listing is read (and checked) before anything changes.
+    let listing = match &job.deletions {
+        Some(_) => read_filter(&mut app, &format!("{RESTORE_DIR}/manage.json.rp"))?,
+        None => None,
+    };
 
     // Staging lives in the work area: same file system as the app's data.
     let _ = app.remove_tree(STAGING_DIR);
@@ -325,11 +336,44 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
             fchmod(&d, Mode::from_bits_truncate(mode)).map_err(|e| EngineError::Io(e.into()))?;
             futimens(&d, &mtime, &mtime).map_err(|e| EngineError::Io(e.into()))?;
         }
+        if let (Some((includes, excludes)), Some(listing)) = (&job.deletions, &listing) {
+            summary.deleted = apply_deletions(&mut app, &job.sandbox, includes, excludes, listing)?;
+        }
         Ok(summary)
     })();
     drop(stager);
     let _ = app.remove_tree(STAGING_DIR);
     result
+}
+
+/// Removes what the backup's scope holds now but the full listing does not: files first,
+/// then directories that became empty, deepest first. A directory that still holds
+/// something (a file outside the scope) stays.
+fn apply_deletions(app: &mut Confined, sandbox: &Path, includes: &[String], excludes: &[String], listing: &HashSet<String>) -> Result<u64, EngineError> {
+    let present = super::scan::scan(sandbox, includes, excludes)?;
+    let mut deleted = 0;
+    let mut dirs = Vec::new();
+    for e in &present {
+        let Some(rel) = clean_rel(&e.sandbox_path) else { continue };
+        if listing.contains(&rel) {
+            continue;
+        }
+        if e.is_dir {
+            dirs.push(rel);
+        } else {
+            app.remove(&rel)?;
+            deleted += 1;
+        }
+    }
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    for d in dirs {
+        match app.remove(&d) {
+            Ok(()) => deleted += 1,
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOTEMPTY) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(deleted)
 }
 
 /// Every destination must be reachable without a symlink, and must not turn a directory

@@ -100,7 +100,7 @@ fn hand_over(sandbox: &Path, from: &Path, uris: &[String]) {
 }
 
 fn restore(sandbox: &Path) -> Result<super::restore::RestoreSummary, EngineError> {
-    let r = run(&RestoreJob { sandbox: sandbox.to_path_buf(), into_restore_dir: false });
+    let r = run(&RestoreJob { sandbox: sandbox.to_path_buf(), into_restore_dir: false, deletions: None });
     clear_work_area(sandbox).unwrap();
     r
 }
@@ -255,5 +255,142 @@ fn restore_without_manage_json_is_refused() {
     let (mut data, _) = create_handle(&sb, "part.0.tar").unwrap();
     data.write_all(&hostile_tar(&[("/data/storage/el2/base/files/x", tar::EntryType::Regular, b"x", None)])).unwrap();
     assert!(matches!(restore(&sb), Err(EngineError::Untar(_))));
+    fs::remove_dir_all(d).unwrap();
+}
+
+// ---- incremental ----------------------------------------------------------------------------
+
+use super::incremental::{run_incremental, IncrementalJob};
+use super::report::parse_report;
+
+struct Delivered {
+    uri: String,
+    bytes: Vec<u8>,
+    report: Vec<u8>,
+}
+
+fn incremental(sandbox: &Path, last: i64, baseline: Option<Vec<u8>>) -> Vec<Delivered> {
+    let mut got = Vec::new();
+    let job = IncrementalJob { backup: job(sandbox), last_incremental_time: last, baseline };
+    run_incremental(&job, &mut |o| {
+        let mut bytes = Vec::new();
+        let mut f = o.file;
+        f.read_to_end(&mut bytes).unwrap();
+        let mut report = Vec::new();
+        o.report.expect("every incremental output has a report").read_to_end(&mut report).unwrap();
+        got.push(Delivered { uri: o.uri, bytes, report });
+        Flow::Continue
+    })
+    .unwrap();
+    clear_work_area(sandbox).unwrap();
+    got
+}
+
+fn tar_names(bytes: &[u8]) -> Vec<String> {
+    let mut ar = tar::Archive::new(bytes);
+    ar.entries().unwrap().map(|e| String::from_utf8(e.unwrap().path_bytes().into_owned()).unwrap()).collect()
+}
+
+const F: &str = "data/storage/el2/base/files";
+
+fn chain_sample(sb: &Path) {
+    for i in 0..20 {
+        write(sb, &format!("{F}/n{i}.txt"), format!("note {i}").as_bytes(), 0o640, (1_700_000_000, 0));
+    }
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    write(sb, &format!("{F}/video.mp4"), &big, 0o600, (1_700_000_000, 0));
+}
+
+#[test]
+fn only_changed_and_new_files_travel_and_unchanged_files_are_not_read() {
+    let d = temp("incr");
+    let sb = d.join("app");
+    chain_sample(&sb);
+    let base = incremental(&sb, 0, None);
+    let all = &base.last().unwrap().report;
+    assert_eq!(base.last().unwrap().uri, "manage.json");
+    assert!(base.iter().any(|o| o.uri.ends_with("_part.0.tar") && o.uri.split('_').next().unwrap().parse::<u64>().is_ok()));
+    let big = base.iter().find(|o| o.uri.len() == 16).expect("the big file travels as itself, no extension");
+    assert_eq!(parse_report(&big.report).unwrap().len(), 1);
+
+    // Change 3 files, add 1, delete 1; and rewrite n9 with same size and mtime: the engine
+    // must trust the baseline and never read it.
+    for i in [1, 2, 3] {
+        write(&sb, &format!("{F}/n{i}.txt"), format!("NOTE {i}!").as_bytes(), 0o640, (1_700_000_200, 0));
+    }
+    write(&sb, &format!("{F}/new.txt"), b"brand new", 0o600, (1_700_000_200, 0));
+    fs::remove_file(sb.join(format!("{F}/n4.txt"))).unwrap();
+    write(&sb, &format!("{F}/n9.txt"), b"NOTE 9", 0o640, (1_700_000_000, 0));
+    // Touched but identical content: a candidate by mtime, yet the hash says unchanged.
+    write(&sb, &format!("{F}/n5.txt"), b"note 5", 0o640, (1_700_000_200, 0));
+
+    let inc = incremental(&sb, 1_700_000_100, Some(all.clone()));
+    let tars: Vec<&Delivered> = inc.iter().filter(|o| o.uri.ends_with(".tar")).collect();
+    assert_eq!(tars.len(), 1);
+    let mut names = tar_names(&tars[0].bytes);
+    names.sort();
+    assert_eq!(names, [format!("/{F}/n1.txt"), format!("/{F}/n2.txt"), format!("/{F}/n3.txt"), format!("/{F}/new.txt")]);
+    let tar_rp: Vec<String> = parse_report(&tars[0].report).unwrap().into_iter().map(|e| e.path).collect();
+    assert_eq!(tar_rp.len(), 4);
+    assert_eq!(inc.len(), 2, "no big file: it did not change");
+    let listing = parse_report(&inc.last().unwrap().report).unwrap();
+    assert!(!listing.iter().any(|e| e.path.ends_with("/n4.txt")), "the deleted file left the listing");
+    let old9 = parse_report(all).unwrap().into_iter().find(|e| e.path.ends_with("/n9.txt")).unwrap();
+    let new9 = listing.iter().find(|e| e.path.ends_with("/n9.txt")).unwrap();
+    assert_eq!(new9.hash, old9.hash, "n9 was not read: its baseline hash was kept");
+
+    // Nothing changed since: nothing travels but manage.json.
+    let none = incremental(&sb, 1_700_000_300, Some(inc.last().unwrap().report.clone()));
+    assert_eq!(none.iter().map(|o| o.uri.as_str()).collect::<Vec<_>>(), ["manage.json"]);
+    fs::remove_dir_all(d).unwrap();
+}
+
+fn restore_delivered(sb: &Path, outs: &[Delivered], deletions: bool) {
+    for o in outs {
+        let (mut data, mut rp) = create_handle(sb, &o.uri).unwrap();
+        data.write_all(&o.bytes).unwrap();
+        rp.write_all(&o.report).unwrap();
+    }
+    let scope = deletions.then(|| (job(sb).includes, vec![]));
+    let r = run(&RestoreJob { sandbox: sb.to_path_buf(), into_restore_dir: false, deletions: scope });
+    clear_work_area(sb).unwrap();
+    r.map_err(|e| e.to_string()).unwrap();
+}
+
+#[test]
+fn a_restored_chain_reproduces_the_last_state_and_deletes_on_request() {
+    let d = temp("chain");
+    let sb = d.join("app");
+    chain_sample(&sb);
+    let full = incremental(&sb, 0, None);
+    write(&sb, &format!("{F}/n1.txt"), b"changed once", 0o600, (1_700_000_200, 0));
+    fs::remove_file(sb.join(format!("{F}/n2.txt"))).unwrap();
+    let inc1 = incremental(&sb, 1_700_000_100, Some(full.last().unwrap().report.clone()));
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 241) as u8).collect();
+    write(&sb, &format!("{F}/video.mp4"), &big, 0o600, (1_700_000_400, 0));
+    write(&sb, &format!("{F}/sub/added.txt"), b"added later", 0o644, (1_700_000_400, 0));
+    let inc2 = incremental(&sb, 1_700_000_300, Some(inc1.last().unwrap().report.clone()));
+    let last = tree(&sb);
+
+    for deletions in [false, true] {
+        fs::remove_dir_all(sb.join("data")).unwrap();
+        for outs in [&full, &inc1, &inc2] {
+            restore_delivered(&sb, outs, deletions);
+        }
+        let got = tree(&sb);
+        let n2 = format!("{F}/n2.txt");
+        // Directory mtimes are not part of an incremental listing; everything else is.
+        let no_dir_times = |t: &Tree| t.iter().map(|(k, v)| (k.clone(), if v.0 { (v.0, v.1, 0, 0, 0, String::new()) } else { v.clone() })).collect::<Tree>();
+        if deletions {
+            assert_eq!(no_dir_times(&got), no_dir_times(&last));
+        } else {
+            // The reference never deletes: n2 comes back from the full backup.
+            assert!(got.contains_key(&n2));
+            let mut without = got.clone();
+            without.remove(&n2);
+            let mut files_only = |t: &Tree| t.iter().filter(|(_, v)| !v.0).map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+            assert_eq!(files_only(&without), files_only(&last));
+        }
+    }
     fs::remove_dir_all(d).unwrap();
 }

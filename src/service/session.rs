@@ -285,8 +285,13 @@ impl Session {
             SessionKind::Backup | SessionKind::IncrementalBackup => {
                 self.emit(Event::BundleBegin(Ok(name.to_string())));
                 let job = self.backup_job(b);
+                let incremental = (self.kind == SessionKind::IncrementalBackup).then(|| engine::incremental::IncrementalJob {
+                    backup: job.clone(),
+                    last_incremental_time: b.req.last_incremental_time.unwrap_or(0),
+                    baseline: b.req.baseline.clone(),
+                });
                 let control = b.control.clone();
-                self.spawn_worker(inner, name, move |s| s.run_backup(job, control));
+                self.spawn_worker(inner, name, move |s| s.run_backup(job, incremental, control));
             }
             SessionKind::Restore => {
                 // Leftovers of an earlier, interrupted restore must not be unpacked.
@@ -358,9 +363,14 @@ impl Session {
         }
     }
 
-    fn run_backup(self: &Arc<Self>, job: engine::backup::BackupJob, control: Arc<BundleControl>) -> Outcome {
+    fn run_backup(
+        self: &Arc<Self>,
+        job: engine::backup::BackupJob,
+        incremental: Option<engine::incremental::IncrementalJob>,
+        control: Arc<BundleControl>,
+    ) -> Outcome {
         let name = control.name.clone();
-        let result = engine::backup::run_full(&job, &mut |out| {
+        let mut sink = |out: engine::Output| {
             // manage.json closes the bundle and is never held back by the rate.
             if out.uri != "manage.json" && !control.rate.acquire(&|| control.should_stop()) {
                 return Flow::Stop;
@@ -372,10 +382,14 @@ impl Session {
                 bundle_name: name.clone(),
                 uri: out.uri,
                 fd: out.file.into(),
-                manifest_fd: None,
+                manifest_fd: out.report.map(Into::into),
             })));
             Flow::Continue
-        });
+        };
+        let result = match &incremental {
+            Some(inc) => engine::incremental::run_incremental(inc, &mut sink),
+            None => engine::backup::run_full(&job, &mut sink),
+        };
         let _ = engine::restore::clear_work_area(&job.sandbox);
         match result {
             Ok(_) => Outcome::Done,
@@ -454,6 +468,7 @@ impl Session {
         let job = engine::restore::RestoreJob {
             sandbox: b.installed.sandbox.clone(),
             into_restore_dir: b.installed.config.full_backup_only,
+            deletions: b.req.info.as_deref().is_some_and(apply_deletions).then(|| b.installed.config.scan_lists(None)),
         };
         self.spawn_worker(&mut inner, bundle, move |_| {
             let result = engine::restore::run(&job);
@@ -597,6 +612,13 @@ impl Session {
 }
 
 /// `backupScene` from a bundle's `infos` JSON string, if any.
+/// The restore `infos` key that opts into deleting files absent from the backup's full
+/// listing (docs/differences.md): `"applyDeletions": true` (or `"true"`).
+fn apply_deletions(info: &str) -> bool {
+    let v: serde_json::Value = serde_json::from_str(info).unwrap_or_default();
+    matches!(v.get("applyDeletions"), Some(serde_json::Value::Bool(true))) || v.get("applyDeletions").and_then(|x| x.as_str()) == Some("true")
+}
+
 fn backup_scene(info: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(info).ok()?;
     match v.get("backupScene")? {
