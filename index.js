@@ -6,7 +6,14 @@
 // together) and adds the callback forms of the promise methods.
 
 const fs = require('fs')
+const path = require('path')
 const native = require('./binding.js')
+
+// The service starts each app's BackupExtensionAbility in a child process running this
+// script (DESIGN.md §3); it finds it through the environment.
+if (!process.env.BACKUP_EXTENSION_HOST) {
+  process.env.BACKUP_EXTENSION_HOST = path.join(__dirname, 'lib', 'extension-host.js')
+}
 
 const KIND = { backup: 0, restore: 1, incremental: 2 }
 const ERROR_FIRST = new Set(['onFileReady', 'onBundleBegin', 'onBundleEnd', 'onAllBundlesEnd'])

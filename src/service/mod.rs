@@ -3,6 +3,9 @@
 //! of JavaScript.
 
 pub mod capabilities;
+pub mod extension;
+pub mod hooks;
+pub mod infos;
 pub mod rate;
 pub mod session;
 pub mod size_scan;
@@ -108,8 +111,28 @@ impl Service {
             Request::UpdateTimer { bundle, timeout_ms } => Ok(Reply::Bool(
                 self.core.active_session().map(|s| s.update_timer(&bundle, timeout_ms)).unwrap_or(false),
             )),
-            Request::GetBackupInfo { bundle } => Ok(Reply::Text(self.device().bundle(&bundle).map(|_| String::new()))),
+            Request::GetBackupInfo { bundle } => Ok(Reply::Text(self.backup_info(&bundle))),
             other => Err(BizError::with_detail(E_INVAL, format!("{other:?} needs a session"))),
+        }
+    }
+}
+
+impl Service {
+    /// `getBackupInfo`: starts the app's extension, asks its `getBackupInfo()` (at most 25 s
+    /// to start and 25 s to answer, as the reference waits), and stops it again. `None`
+    /// (undefined in JS) when the bundle is unknown or the extension fails; "" when the app
+    /// has no extension module or returns nothing.
+    fn backup_info(&self, bundle: &str) -> Option<String> {
+        let b = self.device().bundle(bundle)?;
+        let Some(src) = b.extension.as_ref()?.src_entry.clone() else { return Some(String::new()) };
+        let version = serde_json::json!({"code": b.version_code, "name": b.version_name});
+        let host = extension::Host::spawn(&b, &b.bundle_dir.join(src), &version).ok()?;
+        host.wait_ready(extension::connect_timeout()).ok()?;
+        let answer = host.call("getBackupInfo", serde_json::json!([]), std::time::Duration::from_secs(25));
+        host.stop(std::time::Duration::from_secs(1));
+        match answer {
+            extension::CallResult::Value { value, .. } => Some(value.unwrap_or_default()),
+            _ => None,
         }
     }
 }

@@ -15,6 +15,9 @@ use crate::error::*;
 use crate::protocol::{BundleRequest, Event, FileOut, Reply, Request, SessionKind};
 
 use super::capabilities::{self, RemoteBundle};
+use super::extension::{connect_timeout, Host, ReadyError};
+use super::hooks::{error_result_json, run_hook, ExtTimer, HookEnd};
+use super::infos::BundleInfos;
 use super::rate::RateLimiter;
 use super::ServiceCore;
 
@@ -30,6 +33,8 @@ pub struct BundleControl {
     cancelled: AtomicBool,
     released: AtomicBool,
     pub rate: RateLimiter,
+    /// The ext timer of the app-callback phase (`updateTimer`).
+    pub timer: ExtTimer,
 }
 
 impl BundleControl {
@@ -39,6 +44,7 @@ impl BundleControl {
             cancelled: AtomicBool::new(false),
             released: AtomicBool::new(false),
             rate: RateLimiter::default(),
+            timer: ExtTimer::default(),
         })
     }
 
@@ -50,6 +56,8 @@ impl BundleControl {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Waiting,
+    /// Its extension is starting; counts as running for the limit of three.
+    Connecting,
     /// Backup: scanning and sending. Restore: receiving files from the client.
     Running,
     /// Restore: published, unpacking. Survives `release()`.
@@ -68,6 +76,10 @@ struct Bundle {
     completed: BTreeSet<String>,
     /// Restore: what the old device said about this bundle.
     remote: Option<RemoteBundle>,
+    /// The app's extension host, while the bundle runs (bundles with a `srcEntry`).
+    host: Option<Arc<Host>>,
+    /// The parsed `infos` string.
+    infos: BundleInfos,
 }
 
 struct Inner {
@@ -100,6 +112,10 @@ enum Outcome {
     Failed(BizError),
     /// The worker stopped because of cancel or release.
     Stopped,
+    /// The extension never became ready: `onBundleBegin(err)` and no `onBundleEnd`.
+    BootFailed(BizError),
+    /// The bundle goes on elsewhere (a restore handed over to its publish worker).
+    Continues,
 }
 
 impl Session {
@@ -180,7 +196,8 @@ impl Session {
             if !seen.insert(r.name.clone()) || inner.bundles.contains_key(&r.name) {
                 continue;
             }
-            match self.admit(&r, remote.as_ref()) {
+            let infos = BundleInfos::parse(r.info.as_deref());
+            match self.admit(&r, &infos, remote.as_ref()) {
                 Ok((installed, remote_bundle)) => {
                     let seq = inner.next_seq;
                     inner.next_seq += 1;
@@ -196,6 +213,8 @@ impl Session {
                             queued_handles: BTreeSet::new(),
                             completed: BTreeSet::new(),
                             remote: remote_bundle,
+                            host: None,
+                            infos,
                         },
                     );
                 }
@@ -210,12 +229,18 @@ impl Session {
     fn admit(
         &self,
         r: &BundleRequest,
+        infos: &BundleInfos,
         remote: Option<&HashMap<(String, i64), RemoteBundle>>,
     ) -> BizResult<(InstalledBundle, Option<RemoteBundle>)> {
+        // Restore under app_mapping_relation: the backup of `source` lands in `target`.
+        let target = match self.kind {
+            SessionKind::Restore => infos.mapped_target(&r.name).unwrap_or(&r.name),
+            _ => &r.name,
+        };
         let installed = self
             .device
-            .bundle(&r.name)
-            .ok_or_else(|| BizError::with_detail(E_BUNDLE_INFO_EMPTY, format!("{} is not installed", r.name)))?;
+            .bundle(target)
+            .ok_or_else(|| BizError::with_detail(E_BUNDLE_INFO_EMPTY, format!("{target} is not installed")))?;
         if installed.extension.is_none() {
             let code = if self.kind == SessionKind::Restore { E_FORBID } else { E_BUNDLE_INFO_EMPTY };
             return Err(BizError::with_detail(code, format!("{} has no backup extension", r.name)));
@@ -248,10 +273,13 @@ impl Session {
             if running >= MAX_RUNNING {
                 break;
             }
+            let restore = self.kind == SessionKind::Restore;
             let next = inner
                 .bundles
                 .values()
                 .filter(|b| b.state == State::Waiting)
+                // restoreDeps: a bundle waits while a bundle it names is still in the session.
+                .filter(|b| !restore || !b.installed.config.restore_deps.split(',').map(str::trim).any(|d| !d.is_empty() && d != b.req.name && inner.bundles.contains_key(d)))
                 .min_by_key(|b| (std::cmp::Reverse(b.req.priority), b.seq))
                 .map(|b| b.req.name.clone());
             match next {
@@ -280,6 +308,13 @@ impl Session {
 
     fn start(self: &Arc<Self>, inner: &mut Inner, name: &str) {
         let b = inner.bundles.get_mut(name).expect("scheduled bundle exists");
+        if b.installed.extension.as_ref().is_some_and(|e| e.src_entry.is_some()) {
+            // The extension starts first; the bundle begins once it is ready.
+            b.state = State::Connecting;
+            let control = b.control.clone();
+            self.spawn_worker(inner, name, move |s| s.connect_and_run(control));
+            return;
+        }
         b.state = State::Running;
         match self.kind {
             SessionKind::Backup | SessionKind::IncrementalBackup => {
@@ -291,7 +326,7 @@ impl Session {
                     baseline: b.req.baseline.clone(),
                 });
                 let control = b.control.clone();
-                self.spawn_worker(inner, name, move |s| s.run_backup(job, incremental, control));
+                self.spawn_worker(inner, name, move |s| s.run_backup(job, incremental, control, None));
             }
             SessionKind::Restore => {
                 // Leftovers of an earlier, interrupted restore must not be unpacked.
@@ -334,6 +369,9 @@ impl Session {
 
     /// A bundle's work ended: report it (unless it was released) and schedule the next.
     fn finish(self: &Arc<Self>, name: &str, outcome: Outcome) {
+        if matches!(outcome, Outcome::Continues) {
+            return;
+        }
         let mut inner = self.lock();
         let Some(b) = inner.bundles.remove(name) else { return };
         let released = b.control.released.load(Ordering::Acquire);
@@ -341,13 +379,164 @@ impl Session {
         if !released {
             let ev = match outcome {
                 // A cancelled bundle ends without error, as on the device.
-                Outcome::Done | Outcome::Stopped => Event::BundleEnd(Ok(name.to_string())),
-                Outcome::Failed(_) if cancelled => Event::BundleEnd(Ok(name.to_string())),
+                Outcome::Done | Outcome::Stopped | Outcome::Continues => Event::BundleEnd(Ok(name.to_string())),
+                Outcome::Failed(_) | Outcome::BootFailed(_) if cancelled => Event::BundleEnd(Ok(name.to_string())),
                 Outcome::Failed(e) => Event::BundleEnd(Err(e.for_bundle(name))),
+                Outcome::BootFailed(e) => Event::BundleBegin(Err(e.for_bundle(name))),
             };
             self.emit(ev);
         }
+        if let Some(host) = b.host {
+            // Outside the lock would be kinder, but stopping an exited host is instant and a
+            // live one gets SIGKILL: the bundle is over either way.
+            host.kill();
+        }
         self.after_change(&mut inner);
+    }
+
+    // ---- extensions -----------------------------------------------------------------------
+
+    /// Starts the bundle's extension host and waits until it is ready, then begins the
+    /// bundle: backup runs on in this worker; restore waits here for the client's files
+    /// (the framework timer) until `publishFile` hands the bundle to its unpack worker.
+    fn connect_and_run(self: &Arc<Self>, control: Arc<BundleControl>) -> Outcome {
+        let name = control.name.clone();
+        let (installed, version) = {
+            let inner = self.lock();
+            let Some(b) = inner.bundles.get(&name) else { return Outcome::Stopped };
+            let version = match &b.remote {
+                Some(r) => serde_json::json!({"code": r.version_code, "name": r.version_name}),
+                None => serde_json::json!({"code": b.installed.version_code, "name": b.installed.version_name}),
+            };
+            (b.installed.clone(), version)
+        };
+        let entry = installed.bundle_dir.join(installed.extension.as_ref().and_then(|e| e.src_entry.clone()).unwrap_or_default());
+        let host = match Host::spawn(&installed, &entry, &version) {
+            Ok(h) => Arc::new(h),
+            Err(e) => return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_FAIL, format!("cannot start the extension of {name}: {e}"))),
+        };
+        match host.wait_ready(connect_timeout()) {
+            Ok(()) => {}
+            Err(ReadyError::Timeout) => {
+                host.kill();
+                return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_TIMEOUT, format!("the extension of {name} was not ready within {} ms", connect_timeout().as_millis())));
+            }
+            Err(ReadyError::Failed(why)) => {
+                host.kill();
+                return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_TIMEOUT, why));
+            }
+        }
+        {
+            let mut inner = self.lock();
+            let Some(b) = inner.bundles.get_mut(&name) else { return Outcome::Stopped };
+            if control.should_stop() {
+                return Outcome::Stopped;
+            }
+            b.state = State::Running;
+            b.host = Some(host.clone());
+            match self.kind {
+                SessionKind::Restore => {
+                    let _ = engine::restore::clear_work_area(&b.installed.sandbox);
+                    self.emit(Event::BundleBegin(Ok(name.clone())));
+                    let queued = std::mem::take(&mut b.queued_handles);
+                    let sandbox = b.installed.sandbox.clone();
+                    for uri in queued {
+                        self.emit(Event::FileReady(Self::open_handle(&sandbox, &name, &uri)));
+                    }
+                }
+                _ => self.emit(Event::BundleBegin(Ok(name.clone()))),
+            }
+        }
+        match self.kind {
+            SessionKind::Restore => self.await_publish(&control, &host),
+            _ => {
+                let (job, incremental, backup_info) = {
+                    let inner = self.lock();
+                    let Some(b) = inner.bundles.get(&name) else { return Outcome::Stopped };
+                    let job = self.backup_job(b);
+                    let incremental = (self.kind == SessionKind::IncrementalBackup).then(|| engine::incremental::IncrementalJob {
+                        backup: job.clone(),
+                        last_incremental_time: b.req.last_incremental_time.unwrap_or(0),
+                        baseline: b.req.baseline.clone(),
+                    });
+                    (job, incremental, b.infos.unicast_details())
+                };
+                // The app prepares its data first; a non-empty result is reported at once.
+                let end = run_hook(&host, "onBackupEx", serde_json::json!([backup_info]), &control.timer, &|| control.should_stop(), &|p| {
+                    self.emit(Event::Process { bundle: name.clone(), process: p })
+                });
+                if let Some(outcome) = self.hook_outcome(&name, &host, end) {
+                    return outcome;
+                }
+                let outcome = self.run_backup(job, incremental, control.clone(), Some(&host));
+                self.release_app(&host);
+                outcome
+            }
+        }
+    }
+
+    /// Turns the end of a hook into the bundle's outcome (`None`: it returned; go on),
+    /// sending `onResultReport` as the reference does.
+    fn hook_outcome(&self, name: &str, host: &Host, end: HookEnd) -> Option<Outcome> {
+        match end {
+            HookEnd::Returned { value, .. } => {
+                if let Some(v) = value.filter(|v| !v.is_empty()) {
+                    self.emit(Event::ResultReport { bundle: name.to_string(), result: v });
+                }
+                None
+            }
+            HookEnd::AppError(msg) => {
+                self.emit(Event::ResultReport { bundle: name.to_string(), result: error_result_json(E_EXT_THROW, &msg) });
+                self.release_app(host);
+                Some(Outcome::Failed(BizError::with_detail(E_EXT_THROW, msg)))
+            }
+            HookEnd::Died(why) => Some(Outcome::Failed(BizError::with_detail(E_EXT_DIED, why))),
+            HookEnd::Timeout(why) => {
+                self.release_app(host);
+                host.kill();
+                Some(Outcome::Failed(BizError::with_detail(E_TIMEOUT, why)))
+            }
+            HookEnd::Stopped => {
+                host.kill();
+                Some(Outcome::Stopped)
+            }
+        }
+    }
+
+    /// The app's `onRelease` (at most 5 s), then the host is asked to exit.
+    fn release_app(&self, host: &Host) {
+        if host.dead().is_none() {
+            let _ = host.call("onRelease", serde_json::json!([]), Duration::from_secs(5));
+        }
+        host.stop(Duration::from_secs(1));
+    }
+
+    /// Restore, between `onBundleBegin` and `publishFile`: the framework timer runs, and
+    /// the extension must stay alive.
+    fn await_publish(self: &Arc<Self>, control: &BundleControl, host: &Host) -> Outcome {
+        let name = &control.name;
+        let limit = super::extension::env_ms("BACKUP_FRAMEWORK_TIMEOUT_MS").unwrap_or(Duration::from_secs(900));
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            {
+                let inner = self.lock();
+                match inner.bundles.get(name) {
+                    Some(b) if b.state == State::Publishing => return Outcome::Continues,
+                    Some(_) => {}
+                    None => return Outcome::Continues, // cancelled or released: already ended
+                }
+            }
+            if control.should_stop() {
+                return Outcome::Stopped;
+            }
+            if let Some(why) = host.dead() {
+                return Outcome::Failed(BizError::with_detail(E_EXT_DIED, why));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Outcome::Failed(BizError::with_detail(E_TIMEOUT, format!("no publishFile within {} s", limit.as_secs())));
+            }
+            host.wait_change(Duration::from_millis(100));
+        }
     }
 
     // ---- backup -------------------------------------------------------------------------
@@ -368,6 +557,7 @@ impl Session {
         job: engine::backup::BackupJob,
         incremental: Option<engine::incremental::IncrementalJob>,
         control: Arc<BundleControl>,
+        host: Option<&Host>,
     ) -> Outcome {
         let name = control.name.clone();
         let mut sink = |out: engine::Output| {
@@ -390,12 +580,25 @@ impl Session {
             Some(inc) => engine::incremental::run_incremental(inc, &mut sink),
             None => engine::backup::run_full(&job, &mut sink),
         };
-        let _ = engine::restore::clear_work_area(&job.sandbox);
+        if self.clear_backup_data(&name) {
+            let _ = engine::restore::clear_work_area(&job.sandbox);
+        }
+        // An extension that died while its data was packed ends the bundle as dead.
+        if let Some(why) = host.and_then(Host::dead) {
+            if !matches!(result, Err(engine::EngineError::Stopped)) {
+                return Outcome::Failed(BizError::with_detail(E_EXT_DIED, why));
+            }
+        }
         match result {
             Ok(_) => Outcome::Done,
             Err(engine::EngineError::Stopped) => Outcome::Stopped,
             Err(e) => Outcome::Failed(e.to_biz()),
         }
+    }
+
+    /// `clearBackupData` ("true" unless the infos say "false"): wipe the work area at the end.
+    fn clear_backup_data(&self, name: &str) -> bool {
+        self.lock().bundles.get(name).map(|b| b.infos.clear_backup_data).unwrap_or(true)
     }
 
     // ---- restore ------------------------------------------------------------------------
@@ -425,7 +628,7 @@ impl Session {
             .get_mut(bundle)
             .ok_or_else(|| BizError::with_detail(E_INVAL, format!("{bundle} is not in this session")))?;
         match b.state {
-            State::Waiting => {
+            State::Waiting | State::Connecting => {
                 b.queued_handles.insert(uri.to_string());
             }
             State::Running => {
@@ -452,7 +655,7 @@ impl Session {
             .get_mut(bundle)
             .ok_or_else(|| BizError::with_detail(E_INVAL, format!("{bundle} is not in this session")))?;
         match b.state {
-            State::Waiting => return Err(BizError::with_detail(E_INVAL, format!("{bundle} has not started yet"))),
+            State::Waiting | State::Connecting => return Err(BizError::with_detail(E_INVAL, format!("{bundle} has not started yet"))),
             State::Publishing => return Ok(()),
             State::Running => {}
         }
@@ -470,13 +673,40 @@ impl Session {
             into_restore_dir: b.installed.config.full_backup_only,
             deletions: b.req.info.as_deref().is_some_and(apply_deletions).then(|| b.installed.config.scan_lists(None)),
         };
-        self.spawn_worker(&mut inner, bundle, move |_| {
+        let host = b.host.clone();
+        let control = b.control.clone();
+        let clear = b.infos.clear_backup_data;
+        let restore_info = b.infos.unicast_details();
+        let version = match &b.remote {
+            Some(r) => serde_json::json!({"code": r.version_code, "name": r.version_name}),
+            None => serde_json::json!({"code": b.installed.version_code, "name": b.installed.version_name}),
+        };
+        self.spawn_worker(&mut inner, bundle, move |s| {
             let result = engine::restore::run(&job);
-            let _ = engine::restore::clear_work_area(&job.sandbox);
-            match result {
-                Ok(_) => Outcome::Done,
-                Err(e) => Outcome::Failed(e.to_biz()),
+            let outcome = match (result, host) {
+                (Err(e), host) => {
+                    if let Some(h) = host {
+                        h.kill();
+                    }
+                    Outcome::Failed(e.to_biz())
+                }
+                (Ok(_), None) => Outcome::Done,
+                // The app re-imports its data (and, for fullBackupOnly, moves it from
+                // .backup/restore/) after the unpack.
+                (Ok(_), Some(h)) => {
+                    let name = control.name.clone();
+                    let end = run_hook(&h, "onRestoreEx", serde_json::json!([version, restore_info]), &control.timer, &|| false, &|p| {
+                        s.emit(Event::Process { bundle: name.clone(), process: p })
+                    });
+                    let outcome = s.hook_outcome(&name, &h, end).unwrap_or(Outcome::Done);
+                    s.release_app(&h);
+                    outcome
+                }
+            };
+            if clear {
+                let _ = engine::restore::clear_work_area(&job.sandbox);
             }
+            outcome
         });
         Ok(())
     }
@@ -543,9 +773,16 @@ impl Session {
         }
     }
 
-    /// `updateTimer`: true when the bundle is in this session.
-    pub fn update_timer(&self, bundle: &str, _timeout_ms: u32) -> bool {
-        self.lock().bundles.contains_key(bundle)
+    /// `updateTimer`: true when the bundle is in this session. A running ext timer restarts
+    /// from now; otherwise the value applies to the next app-callback phase. 0 fires at once.
+    pub fn update_timer(&self, bundle: &str, timeout_ms: u32) -> bool {
+        match self.lock().bundles.get(bundle) {
+            Some(b) => {
+                b.control.timer.update(timeout_ms);
+                true
+            }
+            None => false,
+        }
     }
 
     // ---- cancel and release ---------------------------------------------------------------

@@ -1,0 +1,174 @@
+//! The app-callback phase of a bundle: run one hook of the app's extension (`onBackup(Ex)`,
+//! `onRestore(Ex)`) under the ext timer, polling `onProcess` as the reference does
+//! (ohos-behaviour.md §3.7, §4): a first call with a 15 s budget before the hook, then one
+//! every 5 s with a 1 s budget while it runs; 3 misses in a row, a missed first call or the
+//! timer expiring end the bundle with 13500003.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use super::extension::{env_ms, CallResult, Host};
+
+/// The ext timer's default: 15 minutes.
+pub const DEFAULT_EXT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// `updateTimer` accepts 0..=4 h.
+pub const MAX_UPDATE_TIMER_MS: u32 = 14_400_000;
+
+/// The ext timer of one bundle. `updateTimer` restarts it from now when it runs; otherwise
+/// the value waits for the next start (and applies to that one period).
+#[derive(Default)]
+pub struct ExtTimer {
+    inner: Mutex<TimerState>,
+}
+
+#[derive(Default)]
+struct TimerState {
+    deadline: Option<Instant>,
+    override_ms: Option<u32>,
+}
+
+impl ExtTimer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TimerState> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn start(&self) {
+        let mut t = self.lock();
+        let d = t.override_ms.take().map(|ms| Duration::from_millis(ms as u64)).unwrap_or(DEFAULT_EXT_TIMEOUT);
+        t.deadline = Some(Instant::now() + d);
+    }
+
+    pub fn stop(&self) {
+        let mut t = self.lock();
+        t.deadline = None;
+        t.override_ms = None;
+    }
+
+    pub fn update(&self, ms: u32) {
+        let mut t = self.lock();
+        if t.deadline.is_some() {
+            t.deadline = Some(Instant::now() + Duration::from_millis(ms as u64));
+        } else {
+            t.override_ms = Some(ms);
+        }
+    }
+
+    pub fn expired(&self) -> bool {
+        self.lock().deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// How a hook phase ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HookEnd {
+    /// The hook returned: its string result, if any, and whether the app implements it.
+    Returned { value: Option<String>, defined: bool },
+    /// The hook threw or rejected.
+    AppError(String),
+    Died(String),
+    /// Ext timer, or onProcess misses.
+    Timeout(String),
+    /// Cancelled or released meanwhile.
+    Stopped,
+}
+
+fn now_secs() -> String {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs().to_string()
+}
+
+/// The `onProcess` event payload (pretty-printed, as cJSON prints it on the device).
+pub fn process_json(result: &str) -> String {
+    serde_json::to_string_pretty(&json!({"processResult": {"timeInfo": now_secs(), "resultInfo": result}})).expect("plain JSON")
+}
+
+/// The `onResultReport` payload for a failed hook.
+pub fn error_result_json(code: i32, message: &str) -> String {
+    json!({"resultInfo": {"errorCode": code, "errorInfo": message, "type": "ErrorInfo"}}).to_string()
+}
+
+struct Cadence {
+    first: Duration,
+    every: Duration,
+    budget: Duration,
+}
+
+fn cadence() -> Cadence {
+    // Env overrides exist for tests of this very cadence; defaults are the reference's.
+    Cadence {
+        first: env_ms("BACKUP_ONPROCESS_FIRST_TIMEOUT_MS").unwrap_or(Duration::from_secs(15)),
+        every: env_ms("BACKUP_ONPROCESS_INTERVAL_MS").unwrap_or(Duration::from_secs(5)),
+        budget: env_ms("BACKUP_ONPROCESS_TIMEOUT_MS").unwrap_or(Duration::from_secs(1)),
+    }
+}
+
+/// Runs `call(args)` in the app. `progress` receives each `onProcess` payload.
+pub fn run_hook(host: &Host, call: &str, args: Value, timer: &ExtTimer, stop: &dyn Fn() -> bool, progress: &dyn Fn(String)) -> HookEnd {
+    let c = cadence();
+    timer.start();
+    let end = run_hook_inner(host, call, args, timer, stop, progress, &c);
+    timer.stop();
+    end
+}
+
+fn run_hook_inner(host: &Host, call: &str, args: Value, timer: &ExtTimer, stop: &dyn Fn() -> bool, progress: &dyn Fn(String), c: &Cadence) -> HookEnd {
+    // The first onProcess, before the hook.
+    let mut polling = match host.call("onProcess", json!([]), c.first) {
+        CallResult::Value { value: Some(v), defined: true } if !v.is_empty() => {
+            progress(process_json(&v));
+            true
+        }
+        CallResult::Value { .. } | CallResult::Error { .. } => false,
+        CallResult::Died(why) => return HookEnd::Died(why),
+        CallResult::TimedOut => return HookEnd::Timeout(format!("onProcess did not answer within {} ms", c.first.as_millis())),
+    };
+    let id = host.send(call, args);
+    let mut next_poll = Instant::now() + c.every;
+    let mut pending: Option<(u64, Instant)> = None;
+    let mut misses = 0;
+    loop {
+        match host.poll(id) {
+            Some(CallResult::Value { value, defined }) => return HookEnd::Returned { value, defined },
+            Some(CallResult::Error { message, .. }) => return HookEnd::AppError(message),
+            Some(CallResult::Died(why)) => return HookEnd::Died(why),
+            Some(CallResult::TimedOut) | None => {}
+        }
+        if stop() {
+            return HookEnd::Stopped;
+        }
+        if timer.expired() {
+            return HookEnd::Timeout(format!("{call} did not finish before the timer expired"));
+        }
+        let now = Instant::now();
+        if let Some((pid, sent)) = pending {
+            match host.poll(pid) {
+                Some(CallResult::Value { value, .. }) => {
+                    pending = None;
+                    misses = 0;
+                    match value.filter(|v| !v.is_empty()) {
+                        Some(v) => progress(process_json(&v)),
+                        None => polling = false, // an empty answer ends the polling
+                    }
+                }
+                Some(CallResult::Error { .. }) => {
+                    pending = None;
+                    polling = false;
+                }
+                Some(_) => {}
+                None if now >= sent + c.budget => {
+                    pending = None;
+                    misses += 1;
+                    if misses >= 3 {
+                        return HookEnd::Timeout("onProcess missed its deadline 3 times in a row".into());
+                    }
+                }
+                None => {}
+            }
+        } else if polling && now >= next_poll {
+            pending = Some((host.send("onProcess", json!([])), now));
+            next_poll = now + c.every;
+        }
+        host.wait_change(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,101 @@
+//! The `infos[i]` string of `appendBundles` (ohos-behaviour.md §3.6): what the service
+//! reads from it for one bundle.
+
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BundleInfos {
+    /// The `details` of the unicast entry, for `onBackupEx` / `onRestoreEx`.
+    pub details: Vec<Value>,
+    /// `clearBackupData`: the string "false" keeps the work area; default true.
+    pub clear_backup_data: bool,
+    pub backup_scene: Option<String>,
+    /// Broadcast `app_mapping_relation`: (source, target) pairs.
+    pub mapping: Vec<(String, String)>,
+    /// `applyDeletions` (ours, docs/differences.md).
+    pub apply_deletions: bool,
+}
+
+impl Default for BundleInfos {
+    fn default() -> Self {
+        BundleInfos { details: Vec::new(), clear_backup_data: true, backup_scene: None, mapping: Vec::new(), apply_deletions: false }
+    }
+}
+
+/// A JSON `true` or the string "true".
+fn truthy(v: Option<&Value>) -> Option<bool> {
+    match v? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "true" => Some(true),
+        Value::String(s) if s == "false" => Some(false),
+        _ => None,
+    }
+}
+
+impl BundleInfos {
+    /// Unknown keys are ignored and a string that is not a JSON object means "no infos", as
+    /// on the device.
+    pub fn parse(info: Option<&str>) -> BundleInfos {
+        let mut out = BundleInfos::default();
+        let Some(v) = info.and_then(|t| serde_json::from_str::<Value>(t).ok()).filter(Value::is_object) else { return out };
+        out.clear_backup_data = truthy(v.get("clearBackupData")).unwrap_or(true);
+        out.apply_deletions = truthy(v.get("applyDeletions")).unwrap_or(false);
+        out.backup_scene = match v.get("backupScene") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        for item in v.get("infos").and_then(Value::as_array).into_iter().flatten() {
+            let details = item.get("details").and_then(Value::as_array).cloned().unwrap_or_default();
+            match item.get("type").and_then(Value::as_str) {
+                Some("unicast") => out.details.extend(details),
+                Some("broadcast") => {
+                    for d in details.iter().filter(|d| d.get("type").and_then(Value::as_str) == Some("app_mapping_relation")) {
+                        for pair in d.get("detail").and_then(Value::as_array).into_iter().flatten() {
+                            if let (Some(s), Some(t)) = (pair.get("source").and_then(Value::as_str), pair.get("target").and_then(Value::as_str)) {
+                                out.mapping.push((s.to_string(), t.to_string()));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The string the app's `onBackupEx(backupInfo)` / `onRestoreEx(…, restoreInfo)` gets:
+    /// the unicast details plus the `userId` entry the reference appends, pretty-printed.
+    pub fn unicast_details(&self) -> String {
+        let mut d = self.details.clone();
+        d.push(json!({"type": "userId", "detail": "100"}));
+        serde_json::to_string_pretty(&Value::Array(d)).expect("plain JSON")
+    }
+
+    /// The installed bundle a backup of `source` restores into, if mapped.
+    pub fn mapped_target(&self, source: &str) -> Option<&str> {
+        self.mapping.iter().find(|(s, _)| s == source).map(|(_, t)| t.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_keys() {
+        let i = BundleInfos::parse(Some(
+            r#"{"infos":[{"type":"unicast","details":[{"type":"k","detail":"v"}]},
+                {"type":"broadcast","details":[{"type":"app_mapping_relation","detail":[{"source":"com.old.app","target":"com.new.app"}]}]}],
+               "clearBackupData":"false","backupScene":"cloud","applyDeletions":true}"#,
+        ));
+        assert!(!i.clear_backup_data && i.apply_deletions);
+        assert_eq!(i.backup_scene.as_deref(), Some("cloud"));
+        assert_eq!(i.mapped_target("com.old.app"), Some("com.new.app"));
+        let d: Value = serde_json::from_str(&i.unicast_details()).unwrap();
+        assert_eq!(d, json!([{"type":"k","detail":"v"},{"type":"userId","detail":"100"}]));
+        assert_eq!(BundleInfos::parse(Some("not json")), BundleInfos::default());
+        let none: Value = serde_json::from_str(&BundleInfos::parse(None).unicast_details()).unwrap();
+        assert_eq!(none, json!([{"type":"userId","detail":"100"}]));
+    }
+}
