@@ -1,0 +1,373 @@
+#!/usr/bin/env node
+'use strict'
+// `npm run bench` (builds the release addon first) or `node bench/run.js [options]`:
+// times this addon's backup and restore against GNU tar on the same trees, side by side,
+// and prints a table of medians, ratios and targets; results also go to bench/out/latest.json.
+//
+//   --quick            fewer runs (2 for small data, 1 for large)
+//   --runs N           N runs for every case
+//   --only id,id       only these cases (ids: see CASES below)
+//   --incremental      also run the incremental case (A with 1% of files touched)
+//   --strict           exit 1 when a target is missed
+//   --keep             keep the work directories (saved backups, tar extractions)
+//   BENCH_SCALE=0.1    a smaller data set (file counts and big-file sizes scaled)
+//
+// Every case runs one untimed warm-up of each side first (so both read from a warm page
+// cache), `sync`s before every sample (so no side pays for the other's dirty pages), and
+// alternates the two sides' samples.
+
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const { spawnSync, execFileSync } = require('child_process')
+
+const { ensureData, smallFiles, FILES_REL, writeRandomFile } = require('./generate')
+
+// ---- options -------------------------------------------------------------------------------
+
+function parseArgs(argv) {
+  const o = { quick: false, runs: undefined, only: undefined, incremental: false, strict: false, keep: false }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--quick') o.quick = true
+    else if (a === '--runs') o.runs = Number(argv[++i])
+    else if (a === '--only') o.only = argv[++i].split(',')
+    else if (a === '--incremental') o.incremental = true
+    else if (a === '--strict') o.strict = true
+    else if (a === '--keep') o.keep = true
+    else if (a === '--help' || a === '-h') {
+      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 16).join('\n').replace(/^\/\/ ?/gm, ''))
+      process.exit(0)
+    } else throw new Error(`unknown option ${a}`)
+  }
+  if (o.runs !== undefined && !(Number.isInteger(o.runs) && o.runs > 0)) throw new Error('--runs takes a positive integer')
+  return o
+}
+
+const opts = parseArgs(process.argv.slice(2))
+const RUNS = {
+  small: opts.runs || (opts.quick ? 2 : 5),
+  large: opts.runs || (opts.quick ? 1 : 3),
+}
+
+// ---- data and the API client ---------------------------------------------------------------
+
+const data = ensureData({ log: (m) => console.error(m) })
+process.env.BACKUP_DEVICE_ROOT = data.root
+const { runBackup, runRestore } = require('./api')
+const { snapshotTree, diffSnapshots } = require('../lib/device')
+
+const WORK = path.join(data.dir, 'work')
+fs.rmSync(WORK, { recursive: true, force: true })
+fs.mkdirSync(WORK, { recursive: true })
+
+// ---- measuring -----------------------------------------------------------------------------
+
+const now = () => Number(process.hrtime.bigint()) / 1e9
+
+async function timed(fn) {
+  const t0 = now()
+  await fn()
+  return now() - t0
+}
+
+/** Runs a shell pipeline; throws with its stderr if it fails. */
+function sh(cmd) {
+  const r = spawnSync('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`)
+}
+
+const q = (p) => `'${p.replace(/'/g, `'\\''`)}'`
+
+function syncDisks() {
+  spawnSync('sync')
+}
+
+async function ourBackupOrThrow(args) {
+  const stats = await runBackup(args)
+  if (stats.errors.length) throw new Error(`backup reported errors: ${stats.errors.slice(0, 3).join('; ')}`)
+  return stats
+}
+
+async function ourRestoreOrThrow(args) {
+  const stats = await runRestore(args)
+  if (stats.errors.length) throw new Error(`restore reported errors: ${stats.errors.slice(0, 3).join('; ')}`)
+  return stats
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+// ---- the cases -----------------------------------------------------------------------------
+//
+// One entry per case. `ours(ctx)` and `tar(ctx)` each return one sample (seconds, or bytes
+// for an RSS case); `before(ctx, side)` runs untimed before every sample; `prepare(ctx)` once
+// before the warm-up; `finish(ctx)` once at the end and may return notes (a failed check
+// there marks the case failed); `recover(ctx)` puts the device's data back after an error. `target` is { ratio } (ours/tar median at most) or
+// { maxBytes } (ours median below). To add a case, add an entry; nothing else changes.
+
+const S = data.bundles.small
+const L = data.bundles.large
+
+function backupCase(id, title, b, sizeKey, ratio) {
+  return {
+    id,
+    title,
+    runs: RUNS[sizeKey],
+    unit: 's',
+    target: { ratio },
+    ours: async () => {
+      let stats
+      const t = await timed(async () => (stats = await ourBackupOrThrow({ bundles: [b.bundle] })))
+      if (stats.files === 0) throw new Error('the backup delivered no file')
+      return t
+    },
+    tar: () => timed(() => sh(`tar -C ${q(b.sandbox)} -cf - ${FILES_REL} | cat >/dev/null`)),
+  }
+}
+
+function restoreCase(id, title, b, sizeKey, ratio) {
+  const saved = path.join(WORK, `${id}-backup`)
+  const extractDir = path.join(WORK, `${id}-tar`)
+  return {
+    id,
+    title,
+    runs: RUNS[sizeKey],
+    unit: 's',
+    target: { ratio },
+    // The backup to restore, made once by this addon.
+    prepare: () => ourBackupOrThrow({ bundles: [b.bundle], saveDir: saved }),
+    // Ours restores into a wiped sandbox; tar extracts into a fresh directory.
+    before: (ctx, side) => {
+      if (side === 'ours') fs.rmSync(path.join(b.sandbox, 'data'), { recursive: true, force: true })
+      else {
+        fs.rmSync(extractDir, { recursive: true, force: true })
+        fs.mkdirSync(extractDir, { recursive: true })
+      }
+      syncDisks()
+    },
+    ours: () => timed(() => ourRestoreOrThrow({ bundles: [b.bundle], inDir: saved })),
+    tar: () => timed(() => sh(`tar -C ${q(extractDir)} -xf ${q(b.tarball)}`)),
+    // A failed restore must not leave the benchmark device without its data: put it back.
+    recover: () => {
+      fs.rmSync(path.join(b.sandbox, 'data'), { recursive: true, force: true })
+      sh(`tar -C ${q(b.sandbox)} -xf ${q(b.tarball)}`)
+    },
+    // The last restore left the app's data in place: it must equal what tar extracted.
+    finish: () => {
+      const diffs = diffSnapshots(snapshotTree(path.join(extractDir, FILES_REL)), snapshotTree(b.tree))
+      if (diffs.length) throw new Error(`restored tree differs from the original: ${diffs.slice(0, 5).join('; ')}`)
+      return `restored tree verified (${b.files} files, content, modes, mtimes)`
+    },
+  }
+}
+
+function parseKb(text) {
+  const m = /(\d+)\s*$/.exec(text.trim())
+  return m ? Number(m[1]) * 1024 : NaN
+}
+
+const rssCase = {
+  id: 'rss-large',
+  title: `peak RSS, backup of B (${(L.bytes / 2 ** 30).toFixed(2)} GiB)`,
+  runs: RUNS.large,
+  unit: 'B',
+  target: { maxBytes: 150e6 },
+  noWarmup: true,
+  // A child node process that does nothing but the backup, reporting its own VmHWM.
+  ours: () => {
+    const out = execFileSync(process.execPath, [path.join(__dirname, 'rss-child.js'), 'backup', L.bundle], {
+      env: { ...process.env, BACKUP_DEVICE_ROOT: data.root },
+      encoding: 'utf8',
+    })
+    const r = JSON.parse(out.trim().split('\n').pop())
+    if (r.errors.length) throw new Error(`backup reported errors: ${r.errors.slice(0, 3).join('; ')}`)
+    return r.peakRss
+  },
+  // tar's own peak RSS, for scale (GNU time's %M, in KiB).
+  tar: () => {
+    if (!fs.existsSync('/usr/bin/time')) return NaN
+    const report = path.join(WORK, 'tar-time.txt')
+    sh(`/usr/bin/time -f %M -o ${q(report)} tar -C ${q(L.sandbox)} -cf - ${FILES_REL} | cat >/dev/null`)
+    return parseKb(fs.readFileSync(report, 'utf8'))
+  },
+  finish: () => {
+    const out = execFileSync(process.execPath, [path.join(__dirname, 'rss-child.js'), 'idle'], { encoding: 'utf8' })
+    return `an idle node process with the addon loaded peaks at ${(JSON.parse(out).peakRss / 1e6).toFixed(0)} MB`
+  },
+}
+
+// Incremental backup of A with 1% of its files touched, against GNU tar's level-1
+// `--listed-incremental` dump of the same change. Both sides start from a level-0 baseline
+// made once in prepare(); finish() puts the touched files' original bytes back.
+function incrementalCase() {
+  const id = 'incremental-small'
+  const baseDir = path.join(WORK, `${id}-baseline`)
+  const snar0 = path.join(WORK, `${id}.snar0`)
+  const snar = path.join(WORK, `${id}.snar`)
+  const touched = smallFiles(data.spec.small).filter((f) => f.index % 100 === 7)
+  let lastTime
+  return {
+    id,
+    title: `incremental backup of A, ${touched.length} files (1%) touched`,
+    runs: RUNS.small,
+    unit: 's',
+    target: { ratio: 1.5 },
+    prepare: async () => {
+      // Our baseline: a first incremental backup (no manifest) whose manage.json report is
+      // the full listing; tar's: a level-0 snapshot file.
+      await ourBackupOrThrow({ incremental: [{ bundleName: S.bundle, lastIncrementalTime: 0 }], saveDir: baseDir })
+      sh(`tar --listed-incremental=${q(snar0)} -C ${q(S.sandbox)} -cf - ${FILES_REL} | cat >/dev/null`)
+      lastTime = Math.floor(Date.now() / 1000)
+      const later = new Date((lastTime + 2) * 1000)
+      for (const f of touched) {
+        const file = path.join(S.tree, f.rel)
+        writeRandomFile(file, f.size, 'bench-touched', f.index)
+        fs.utimesSync(file, later, later)
+      }
+    },
+    before: (ctx, side) => {
+      if (side === 'tar') fs.copyFileSync(snar0, snar)
+      syncDisks()
+    },
+    ours: async () => {
+      const fd = fs.openSync(path.join(baseDir, S.bundle, 'manage.json.rp'), 'r')
+      try {
+        let stats
+        const t = await timed(async () => {
+          stats = await ourBackupOrThrow({ incremental: [{ bundleName: S.bundle, lastIncrementalTime: lastTime, manifestFd: fd }] })
+        })
+        if (stats.bytes > 0.2 * S.bytes) throw new Error(`the incremental backup sent ${stats.bytes} bytes, more than a fifth of A`)
+        return t
+      } finally {
+        fs.closeSync(fd)
+      }
+    },
+    tar: () => timed(() => sh(`tar --listed-incremental=${q(snar)} -C ${q(S.sandbox)} -cf - ${FILES_REL} | cat >/dev/null`)),
+    finish: () => {
+      for (const f of touched) writeRandomFile(path.join(S.tree, f.rel), f.size, data.spec.small.seed, f.index)
+      return `${touched.length} files touched, then put back`
+    },
+  }
+}
+
+const CASES = [
+  backupCase('backup-small', `backup A: ${S.files} files of 1–16 KiB`, S, 'small', 1.5),
+  backupCase('backup-large', `backup B: ${L.files} files of ${(L.bytes / L.files / 2 ** 20).toFixed(0)} MiB`, L, 'large', 1.0),
+  restoreCase('restore-small', 'restore A', S, 'small', 2.0),
+  restoreCase('restore-large', 'restore B', L, 'large', 2.0),
+  rssCase,
+  ...(opts.incremental ? [incrementalCase()] : []),
+]
+
+// ---- running -------------------------------------------------------------------------------
+
+async function runCase(c) {
+  const ctx = {}
+  const result = { id: c.id, title: c.title, unit: c.unit, runs: c.runs, target: c.target, ours: [], tar: [], notes: [] }
+  try {
+    if (c.prepare) await c.prepare(ctx)
+    const sample = async (side) => {
+      if (c.before) await c.before(ctx, side)
+      else syncDisks()
+      return c[side](ctx)
+    }
+    if (!c.noWarmup) {
+      await sample('ours')
+      await sample('tar')
+    }
+    for (let i = 0; i < c.runs; i++) {
+      result.ours.push(await sample('ours'))
+      result.tar.push(await sample('tar'))
+      process.stderr.write('.')
+    }
+    if (c.finish) {
+      const note = await c.finish(ctx)
+      if (note) result.notes.push(note)
+    }
+  } catch (e) {
+    result.error = e.message
+    if (c.recover) c.recover(ctx)
+  }
+  result.oursMedian = result.ours.length ? median(result.ours) : null
+  result.tarMedian = result.tar.length && result.tar.every(Number.isFinite) ? median(result.tar) : null
+  result.ratio = result.oursMedian !== null && result.tarMedian ? result.oursMedian / result.tarMedian : null
+  if (result.error) result.pass = false
+  else if (c.target.ratio !== undefined) result.pass = result.ratio !== null && result.ratio <= c.target.ratio
+  else result.pass = result.oursMedian < c.target.maxBytes
+  return result
+}
+
+function fmt(v, unit) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '-'
+  return unit === 'B' ? `${(v / 1e6).toFixed(0)} MB` : `${v.toFixed(3)} s`
+}
+
+function printTable(results) {
+  const rows = [['case', 'ours (median)', 'tar (median)', 'ratio', 'target', '']]
+  for (const r of results) {
+    const target = r.target.ratio !== undefined ? `≤ ${r.target.ratio.toFixed(1)}×` : `< ${(r.target.maxBytes / 1e6).toFixed(0)} MB`
+    rows.push([
+      r.title,
+      fmt(r.oursMedian, r.unit),
+      fmt(r.tarMedian, r.unit),
+      // Only a ratio target makes the ratio meaningful (tar's RSS is shown for scale only).
+      r.ratio === null || r.target.ratio === undefined ? '-' : `${r.ratio.toFixed(2)}×`,
+      target,
+      r.error ? 'ERROR' : r.pass ? 'pass ✓' : 'FAIL ✗',
+    ])
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => [...row[i]].length)))
+  const line = (row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')
+  console.log(line(rows[0]))
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const row of rows.slice(1)) console.log(line(row))
+  for (const r of results) {
+    if (r.error) console.log(`  ${r.id}: ERROR ${r.error}`)
+    for (const n of r.notes) console.log(`  ${r.id}: ${n}`)
+  }
+}
+
+async function main() {
+  const selected = CASES.filter((c) => !opts.only || opts.only.includes(c.id))
+  if (opts.only) {
+    const unknown = opts.only.filter((id) => !CASES.some((c) => c.id === id))
+    if (unknown.length) throw new Error(`unknown case(s) ${unknown.join(', ')}; known: ${CASES.map((c) => c.id).join(', ')}`)
+  }
+  console.error(
+    `bench: ${selected.length} case(s), runs small=${RUNS.small} large=${RUNS.large}, scale ${data.spec.scale}, data ${path.relative(process.cwd(), data.dir)}`,
+  )
+  const results = []
+  for (const c of selected) {
+    process.stderr.write(`${c.id} `)
+    results.push(await runCase(c))
+    process.stderr.write('\n')
+  }
+  console.log('')
+  printTable(results)
+
+  const out = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: (os.cpus()[0] || {}).model,
+    tar: execFileSync('tar', ['--version'], { encoding: 'utf8' }).split('\n')[0],
+    spec: data.spec,
+    runs: RUNS,
+    results,
+  }
+  const outDir = path.join(__dirname, 'out')
+  fs.mkdirSync(outDir, { recursive: true })
+  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(out, null, 2) + '\n')
+  console.log(`\nresults: ${path.relative(process.cwd(), path.join(outDir, 'latest.json'))}`)
+  if (!opts.keep) fs.rmSync(WORK, { recursive: true, force: true })
+  if (opts.strict && results.some((r) => !r.pass)) process.exitCode = 1
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(2)
+})
