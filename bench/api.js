@@ -6,7 +6,9 @@
 const fs = require('fs')
 const path = require('path')
 
-const backup = require(path.join(__dirname, '..', 'index.js'))
+// bench/run.js points BENCH_ADDON_DIR at its private copy of the addon (so that a rebuild
+// by someone else during the run changes nothing); by default, the package's own.
+const backup = require(path.join(process.env.BENCH_ADDON_DIR || path.join(__dirname, '..'), 'index.js'))
 
 const BUF = Buffer.allocUnsafe(1 << 20)
 

@@ -10,6 +10,8 @@
 //   --incremental      also run the incremental case (A with 1% of files touched)
 //   --strict           exit 1 when a target is missed
 //   --keep             keep the work directories (saved backups, tar extractions)
+//   --release          time target/<triple>/release/libbackup.so instead of the built .node
+//   --addon FILE       time this addon file instead
 //   BENCH_SCALE=0.1    a smaller data set (file counts and big-file sizes scaled)
 //
 // Every case runs one untimed warm-up of each side first (so both read from a warm page
@@ -26,7 +28,7 @@ const { ensureData, smallFiles, FILES_REL, writeRandomFile } = require('./genera
 // ---- options -------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const o = { quick: false, runs: undefined, only: undefined, incremental: false, strict: false, keep: false }
+  const o = { quick: false, runs: undefined, only: undefined, incremental: false, strict: false, keep: false, addon: undefined }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--quick') o.quick = true
@@ -35,8 +37,10 @@ function parseArgs(argv) {
     else if (a === '--incremental') o.incremental = true
     else if (a === '--strict') o.strict = true
     else if (a === '--keep') o.keep = true
+    else if (a === '--release') o.addon = 'release'
+    else if (a === '--addon') o.addon = path.resolve(argv[++i])
     else if (a === '--help' || a === '-h') {
-      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 16).join('\n').replace(/^\/\/ ?/gm, ''))
+      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 18).join('\n').replace(/^\/\/ ?/gm, ''))
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }
@@ -48,6 +52,48 @@ const opts = parseArgs(process.argv.slice(2))
 const RUNS = {
   small: opts.runs || (opts.quick ? 2 : 5),
   large: opts.runs || (opts.quick ? 1 : 3),
+}
+
+// ---- the addon under test -------------------------------------------------------------------
+//
+// A private copy (index.js, binding.js, the .node) in bench/out/addon/, loaded by this
+// process and the RSS child: other people's builds during the run cannot swap it. Its build
+// profile is found by comparing it with cargo's outputs.
+
+const ROOT = path.join(__dirname, '..')
+const NODE_FILE = 'backup.linux-x64-gnu.node'
+const TRIPLE = 'x86_64-unknown-linux-gnu'
+
+function sameBytes(a, b) {
+  try {
+    if (fs.statSync(a).size !== fs.statSync(b).size) return false
+    const hash = (f) => require('crypto').createHash('sha256').update(fs.readFileSync(f)).digest('hex')
+    return hash(a) === hash(b)
+  } catch {
+    return false
+  }
+}
+
+function snapshotAddon() {
+  const source =
+    opts.addon === 'release' ? path.join(ROOT, 'target', TRIPLE, 'release', 'libbackup.so') : opts.addon || path.join(ROOT, NODE_FILE)
+  if (!fs.existsSync(source)) throw new Error(`no addon at ${source}: build it first (npm run build)`)
+  const dir = path.join(__dirname, 'out', 'addon')
+  fs.rmSync(dir, { recursive: true, force: true })
+  fs.mkdirSync(dir, { recursive: true })
+  for (const f of ['index.js', 'binding.js']) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
+  fs.copyFileSync(source, path.join(dir, NODE_FILE))
+  let profile = 'unknown'
+  for (const p of ['release', 'debug']) {
+    if (sameBytes(source, path.join(ROOT, 'target', TRIPLE, p, 'libbackup.so'))) profile = p
+  }
+  return { dir, source, profile }
+}
+
+const addon = snapshotAddon()
+process.env.BENCH_ADDON_DIR = addon.dir
+if (addon.profile !== 'release') {
+  console.error(`WARNING: the addon under test (${addon.source}) is a ${addon.profile} build; run \`npm run bench\` or pass --release`)
 }
 
 // ---- data and the API client ---------------------------------------------------------------
@@ -122,7 +168,8 @@ function backupCase(id, title, b, sizeKey, ratio) {
     ours: async () => {
       let stats
       const t = await timed(async () => (stats = await ourBackupOrThrow({ bundles: [b.bundle] })))
-      if (stats.files === 0) throw new Error('the backup delivered no file')
+      // The client really read the data: at least every byte of the tree.
+      if (stats.bytes < b.bytes) throw new Error(`the client read ${stats.bytes} bytes, fewer than the ${b.bytes} of the tree`)
       return t
     },
     tar: () => timed(() => sh(`tar -C ${q(b.sandbox)} -cf - ${FILES_REL} | cat >/dev/null`)),
@@ -338,7 +385,8 @@ async function main() {
     if (unknown.length) throw new Error(`unknown case(s) ${unknown.join(', ')}; known: ${CASES.map((c) => c.id).join(', ')}`)
   }
   console.error(
-    `bench: ${selected.length} case(s), runs small=${RUNS.small} large=${RUNS.large}, scale ${data.spec.scale}, data ${path.relative(process.cwd(), data.dir)}`,
+    `bench: ${selected.length} case(s), runs small=${RUNS.small} large=${RUNS.large}, scale ${data.spec.scale}, ` +
+      `data ${path.relative(process.cwd(), data.dir)}, addon ${addon.profile} (${path.relative(process.cwd(), addon.source)})`,
   )
   const results = []
   for (const c of selected) {
@@ -347,6 +395,7 @@ async function main() {
     process.stderr.write('\n')
   }
   console.log('')
+  if (addon.profile !== 'release') console.log(`(${addon.profile} build of the addon: not representative)`)
   printTable(results)
 
   const out = {
@@ -355,6 +404,7 @@ async function main() {
     cpus: os.cpus().length,
     cpuModel: (os.cpus()[0] || {}).model,
     tar: execFileSync('tar', ['--version'], { encoding: 'utf8' }).split('\n')[0],
+    addon: { source: path.relative(ROOT, addon.source), profile: addon.profile },
     spec: data.spec,
     runs: RUNS,
     results,
