@@ -63,3 +63,5 @@ export function wipeApp(root: string, bundleName: string): void
 export function snapshotTree(dir: string, opts?: { exclude?: string[] }): Snapshot
 /** Readable differences, [] when equal; directory mtimes only with `dirMtime: true`. */
 export function diffSnapshots(a: Snapshot, b: Snapshot, opts?: { dirMtime?: boolean }): string[]
+/** A sandbox-relative path without leading or trailing '/'; throws for '..', '.' or empty segments. */
+export function relativePath(p: string): string

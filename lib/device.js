@@ -336,4 +336,5 @@ module.exports = {
   wipeApp,
   snapshotTree,
   diffSnapshots,
+  relativePath,
 }

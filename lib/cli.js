@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+'use strict'
+// ohos-backup: make a device, install apps into it, and back them up and restore them with
+// the real service, from the shell.
+
+const fs = require('fs')
+const path = require('path')
+const { parseArgs } = require('util')
+const device = require('./device')
+
+const USAGE = `Usage: ohos-backup <command> [options]
+
+Commands:
+  init [root]                       create a device (default: --root, BACKUP_DEVICE_ROOT or
+                                    ~/.local/share/backup/device)
+  install <bundle> [--file <sandboxPath>=<hostPath>]...
+                                    install an app; each --file copies a host file or directory
+                                    into its sandbox (e.g. data/storage/el2/base/files/=./notes)
+  list                              the installed apps and their data
+  caps                              the device's capability file (getLocalCapabilities)
+  backup <outDir> <bundle>...       back up apps into <outDir>/<bundle>/
+  restore <inDir> [bundle]...       restore apps from a backup folder (default: all in it)
+  help                              this text
+
+Options:
+  --root <dir>              the device root (else BACKUP_DEVICE_ROOT, else the default)
+  --version-code <n>        install: versionCode (default 1)
+  --version-name <s>        install: versionName (default 1.0.0)
+  --no-extension            install: no BackupExtensionAbility (backups are refused)
+  --extension <file.js>     install: the extension's code (its srcEntry)
+  --config <json|file>      install: backup_config.json (default {"allowToBackupRestore":true})
+  --device-type <s>         init: deviceType in device.json
+  --system-name <s>         init: systemFullName in device.json
+  --json                    list, backup, restore: print JSON
+`
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  root: { type: 'string' },
+  file: { type: 'string', multiple: true },
+  'version-code': { type: 'string' },
+  'version-name': { type: 'string' },
+  'no-extension': { type: 'boolean' },
+  extension: { type: 'string' },
+  config: { type: 'string' },
+  'device-type': { type: 'string' },
+  'system-name': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+}
+
+function fmtBytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024
+    i++
+  }
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`
+}
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)))
+  return rows.map((r) => r.map((v, c) => String(v).padEnd(widths[c])).join('  ').trimEnd()).join('\n')
+}
+
+// The device every command but init works on: it must exist, unless it is the per-user
+// default, which the service also creates on demand.
+function deviceRoot(values, { create = false } = {}) {
+  const explicit = values.root || process.env.BACKUP_DEVICE_ROOT
+  const root = path.resolve(explicit || device.defaultRoot())
+  if (!fs.existsSync(path.join(root, 'bundles'))) {
+    if (explicit && !create) throw new UsageError(`no device at ${root} (create one with: ohos-backup init ${root})`)
+    device.createDevice(root)
+  }
+  // The service reads the device root from the environment.
+  process.env.BACKUP_DEVICE_ROOT = root
+  return root
+}
+
+function need(positionals, n, what) {
+  if (positionals.length < n) throw new UsageError(`missing ${what}`)
+}
+
+function treeSize(dir) {
+  let files = 0
+  let bytes = 0
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) {
+        files++
+        bytes += fs.lstatSync(p).size
+      }
+    }
+  }
+  try {
+    walk(dir)
+  } catch {}
+  return { files, bytes }
+}
+
+const commands = {
+  init(values, args) {
+    if (args.length > 1) throw new UsageError('init takes at most one directory')
+    const root = device.createDevice(args[0] || values.root || process.env.BACKUP_DEVICE_ROOT || device.defaultRoot(), {
+      deviceType: values['device-type'],
+      systemFullName: values['system-name'],
+    })
+    console.log(`device ready at ${root}`)
+    console.log(`use it with: export BACKUP_DEVICE_ROOT=${root}`)
+  },
+
+  install(values, args) {
+    need(args, 1, 'bundle name')
+    if (args.length > 1) throw new UsageError(`unexpected argument ${args[1]} (files go with --file <sandboxPath>=<hostPath>)`)
+    const [bundle] = args
+    const root = deviceRoot(values, { create: false })
+    const opts = {}
+    if (values['version-code'] !== undefined) {
+      opts.versionCode = Number(values['version-code'])
+      if (!Number.isInteger(opts.versionCode)) throw new UsageError('--version-code must be an integer')
+    }
+    if (values['version-name'] !== undefined) opts.versionName = values['version-name']
+    if (values['no-extension'] && values.extension) throw new UsageError('--no-extension and --extension exclude each other')
+    if (values['no-extension']) opts.extension = false
+    if (values.extension) {
+      const src = path.resolve(values.extension)
+      if (!fs.statSync(src, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`--extension: no file ${src}`)
+      opts.extension = `ext/${path.basename(src)}`
+      opts.extensionSource = src
+    }
+    if (values.config !== undefined) {
+      const text = fs.existsSync(values.config) ? fs.readFileSync(values.config, 'utf8') : values.config
+      try {
+        opts.config = JSON.parse(text)
+      } catch (e) {
+        throw new UsageError(`--config is neither a JSON file nor JSON: ${e.message}`)
+      }
+    }
+    // Check every --file before installing anything.
+    const copies = (values.file || []).map((spec) => {
+      const eq = spec.indexOf('=')
+      if (eq <= 0 || eq === spec.length - 1) throw new UsageError(`--file ${spec}: expected <sandboxPath>=<hostPath>`)
+      let rel
+      try {
+        rel = device.relativePath(spec.slice(0, eq))
+      } catch (e) {
+        throw new UsageError(`--file ${spec}: ${e.message}`)
+      }
+      const host = path.resolve(spec.slice(eq + 1))
+      if (!fs.existsSync(host)) throw new UsageError(`--file ${spec}: ${host} does not exist`)
+      return { rel, host }
+    })
+    const sandbox = device.installBundle(root, bundle, opts)
+    for (const { rel, host } of copies) {
+      const dest = path.join(sandbox, rel)
+      fs.mkdirSync(path.dirname(dest), { recursive: true })
+      // Modes and mtimes come along, so a backup and restore can be checked against the host copy.
+      fs.cpSync(host, dest, { recursive: true, preserveTimestamps: true, force: true, verbatimSymlinks: true })
+    }
+    const { files, bytes } = treeSize(sandbox)
+    console.log(`installed ${bundle} in ${root}`)
+    console.log(`sandbox ${sandbox}: ${files} files, ${fmtBytes(bytes)}`)
+  },
+
+  list(values, args) {
+    if (args.length) throw new UsageError('list takes no arguments')
+    const root = deviceRoot(values)
+    const apps = device.listBundles(root).map((name) => {
+      const info = device.bundleInfo(root, name)
+      const size = treeSize(device.sandboxOf(root, name))
+      return {
+        name,
+        versionCode: info.versionCode,
+        versionName: info.versionName,
+        extension: info.extension ? info.extension.srcEntry || true : false,
+        allowToBackupRestore: !!(info.config && info.config.allowToBackupRestore === true),
+        ...size,
+      }
+    })
+    if (values.json) return console.log(JSON.stringify({ root, bundles: apps }, null, 2))
+    console.log(`device ${root}`)
+    if (!apps.length) return console.log('no apps installed (add one with: ohos-backup install <bundle>)')
+    const rows = [['BUNDLE', 'VERSION', 'EXTENSION', 'BACKUP', 'FILES', 'SIZE']]
+    for (const a of apps) {
+      rows.push([
+        a.name,
+        `${a.versionName} (${a.versionCode})`,
+        a.extension === false ? 'none' : a.extension === true ? 'yes' : a.extension,
+        a.allowToBackupRestore ? 'allowed' : 'not allowed',
+        a.files,
+        fmtBytes(a.bytes),
+      ])
+    }
+    console.log(table(rows))
+  },
+
+  async caps(values, args) {
+    if (args.length) throw new UsageError('caps takes no arguments')
+    deviceRoot(values)
+    const backup = require('../index.js')
+    const { fd } = await backup.getLocalCapabilities()
+    try {
+      process.stdout.write(fs.readFileSync(`/proc/self/fd/${fd}`, 'utf8').trimEnd() + '\n')
+    } finally {
+      fs.closeSync(fd)
+    }
+  },
+
+  async backup(values, args) {
+    need(args, 2, 'output folder and at least one bundle name')
+    const [outDir, ...bundles] = args
+    const root = deviceRoot(values)
+    const r = await require('./client').backupToDir({ bundles, outDir: path.resolve(outDir), root })
+    return report('backed up', r, values, path.resolve(outDir), (s) => s.files.length)
+  },
+
+  async restore(values, args) {
+    need(args, 1, 'backup folder')
+    const [inDir, ...bundles] = args
+    if (!fs.statSync(inDir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`no backup folder ${path.resolve(inDir)}`)
+    const root = deviceRoot(values)
+    const r = await require('./client').restoreFromDir({ inDir: path.resolve(inDir), bundles: bundles.length ? bundles : undefined, root })
+    if (!Object.keys(r.bundles).length) throw new Error(`nothing to restore in ${path.resolve(inDir)}`)
+    return report('restored', r, values, root, (s) => s.files)
+  },
+
+  help() {
+    process.stdout.write(USAGE)
+  },
+}
+
+// Per-bundle lines and a total; a failed bundle makes the exit code 1.
+function report(verb, r, values, where, fileCount) {
+  const failed = Object.entries(r.bundles).filter(([, s]) => s.error)
+  if (values.json) console.log(JSON.stringify(r, null, 2))
+  else {
+    const rows = Object.entries(r.bundles).map(([name, s]) => [
+      name,
+      `${fileCount(s)} files`,
+      fmtBytes(s.bytes),
+      s.error ? `FAILED ${s.error.code}: ${s.error.message}` : 'ok',
+    ])
+    console.log(table(rows))
+    console.log(`${verb} ${Object.keys(r.bundles).length - failed.length} of ${Object.keys(r.bundles).length} bundles: ${r.files} files, ${fmtBytes(r.bytes)} in ${r.ms} ms (${where})`)
+  }
+  if (failed.length) {
+    console.error(`ohos-backup: ${failed.length} bundle(s) failed: ${failed.map(([n]) => n).join(', ')}`)
+    return 1
+  }
+  return 0
+}
+
+async function main(argv) {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (e) {
+    throw new UsageError(e.message)
+  }
+  const { values, positionals } = parsed
+  const [name, ...args] = positionals
+  if (values.help || !name) return commands.help()
+  const command = Object.hasOwn(commands, name) ? commands[name] : name === 'capabilities' ? commands.caps : null
+  if (!command) throw new UsageError(`unknown command '${name}'`)
+  return command(values, args)
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = typeof code === 'number' ? code : 0
+    },
+    (e) => {
+      if (e instanceof UsageError) {
+        console.error(`ohos-backup: ${e.message}\nRun 'ohos-backup help' for usage.`)
+        process.exitCode = 2
+      } else {
+        const code = typeof e.code === 'number' ? ` (code ${e.code})` : ''
+        console.error(`ohos-backup: ${e.message}${code}`)
+        process.exitCode = 1
+      }
+    },
+  )
+}
+
+module.exports = { main }
