@@ -191,8 +191,8 @@ function writeContent(file, content, rel) {
  * ('data/storage/el2/base/files/a.txt'; a trailing '/' makes a directory) to a string, a
  * Buffer, `{ size, seed? }` (deterministic pseudo-random bytes; seed defaults to the path) or
  * `{ content, mode?, mtime? }` (mtime: Date or ms; directories take `{ mode?, mtime? }`).
- * Files get a whole-second mtime (now, unless given): the backup formats keep mtimes in
- * seconds, so a backed-up and restored tree then compares equal to the millisecond.
+ * Files get a whole-second mtime (now, unless given): OpenHarmony's tar headers and .rp
+ * reports keep seconds, so such a tree compares equal after a round trip through any of them.
  */
 function writeFiles(root, bundleName, files = {}) {
   const sandbox = sandboxOf(root, bundleName)
