@@ -123,7 +123,7 @@ async function main() {
     console.log(`\nbackup:  ${b.files} files, ${fmtBytes(b.bytes)} in ${b.ms} ms  → ${path.relative(process.cwd(), OUT) || OUT}`)
     console.log(`restore: ${r.files} files, ${fmtBytes(r.bytes)} in ${r.ms} ms (after wiping every app)`)
     if (problems.length === 0) {
-      console.log('verified: identical (every file's content, size, mode and mtime; every directory and its mode)')
+      console.log("verified: identical (every file's content, size, mode and mtime; every directory and its mode)")
       return 0
     }
     console.log(`verified: ${problems.length} difference(s):`)
