@@ -85,6 +85,41 @@ fn node_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("node"))
 }
 
+/// Spawns `cmd` so that the child is killed when this process dies, even by SIGKILL.
+/// PR_SET_PDEATHSIG fires when the *thread* that forked exits, so every host is forked by
+/// one spawner thread that lives as long as the process (bundle workers come and go).
+fn spawn_orphan_proof(mut cmd: Command) -> io::Result<Child> {
+    use std::sync::mpsc::{channel, Sender};
+    type Job = (Command, Sender<io::Result<Child>>);
+    static SPAWNER: std::sync::OnceLock<Mutex<Sender<Job>>> = std::sync::OnceLock::new();
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = channel::<Job>();
+        std::thread::Builder::new()
+            .name("extension-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("the extension spawner thread starts");
+        Mutex::new(tx)
+    });
+    let (tx, rx) = channel();
+    spawner
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send((cmd, tx))
+        .map_err(|_| io::Error::other("the extension spawner stopped"))?;
+    rx.recv().map_err(|_| io::Error::other("the extension spawner stopped"))?
+}
+
 impl Host {
     /// Starts the bundle's extension host. `entry` is the app's module (absolute).
     pub fn spawn(bundle: &InstalledBundle, entry: &std::path::Path, bundle_version: &Value) -> io::Result<Host> {
@@ -98,15 +133,7 @@ impl Host {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // The child dies with us: a service that crashes leaves no orphan extension.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            cmd.pre_exec(|| {
-                nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn()?;
+        let mut child = spawn_orphan_proof(cmd)?;
         let shared = Arc::new(Shared { state: Mutex::new(State::default()), changed: Condvar::new() });
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
