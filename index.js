@@ -10,9 +10,18 @@ const path = require('path')
 const native = require('./binding.js')
 
 // The service starts each app's BackupExtensionAbility in a child process running this
-// script (DESIGN.md §3); it finds it through the environment.
-if (!process.env.BACKUP_EXTENSION_HOST) {
-  process.env.BACKUP_EXTENSION_HOST = path.join(__dirname, 'lib', 'extension-host.js')
+// script (DESIGN.md §3).
+const EXTENSION_HOST = path.join(__dirname, 'lib', 'extension-host.js')
+
+// The service reads BACKUP_DEVICE_ROOT and friends when a call is made. They are handed over
+// from `process.env` before each call because under Jest (or any vm context) `process.env`
+// is a per-file copy that the native side cannot see.
+function syncEnvironment() {
+  const vars = { BACKUP_EXTENSION_HOST: EXTENSION_HOST }
+  for (const [k, v] of Object.entries(process.env)) {
+    if ((k.startsWith('BACKUP_') || k === 'XDG_DATA_HOME') && typeof v === 'string') vars[k] = v
+  }
+  native.useEnvironment(vars)
 }
 
 const KIND = { backup: 0, restore: 1, incremental: 2 }
@@ -82,6 +91,7 @@ const kDispatch = Symbol('dispatch')
 function defineSession(kind, name) {
   const Session = class {
     constructor(...args) {
+      syncEnvironment()
       const session = new native.NativeSession(kind, args)
       Object.defineProperty(this, kNative, { value: session })
       // The callbacks live on the JS object, read when events arrive.
@@ -127,15 +137,16 @@ SessionRestore.prototype.publishFile = function publishFile(...args) {
 }
 
 function getLocalCapabilities(...args) {
+  syncEnvironment()
   return settle(native.getLocalCapabilities(args), args)
 }
 
 const backup = {
   getLocalCapabilities,
   getBackupVersion: (...args) => native.getBackupVersion(args),
-  getBackupInfo: (...args) => native.getBackupInfo(args),
-  updateTimer: (...args) => native.updateTimer(args),
-  updateSendRate: (...args) => native.updateSendRate(args),
+  getBackupInfo: (...args) => (syncEnvironment(), native.getBackupInfo(args)),
+  updateTimer: (...args) => (syncEnvironment(), native.updateTimer(args)),
+  updateSendRate: (...args) => (syncEnvironment(), native.updateSendRate(args)),
   SessionBackup,
   SessionRestore,
   IncrementalBackupSession,

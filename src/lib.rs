@@ -11,3 +11,4 @@ pub mod client;
 pub mod napi;
 pub mod protocol;
 pub mod service;
+pub mod settings;

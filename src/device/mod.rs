@@ -61,10 +61,10 @@ impl Device {
     /// The device named by `BACKUP_DEVICE_ROOT`, read now; else the per-user default under
     /// the XDG data directory, created on demand.
     pub fn from_env() -> io::Result<Device> {
-        if let Some(root) = std::env::var_os("BACKUP_DEVICE_ROOT").filter(|r| !r.is_empty()) {
+        if let Some(root) = crate::settings::var_os("BACKUP_DEVICE_ROOT").filter(|r| !r.is_empty()) {
             return Ok(Device { root: PathBuf::from(root) });
         }
-        let data = match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        let data = match crate::settings::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
             Some(d) => PathBuf::from(d),
             None => {
                 let home = std::env::var_os("HOME")

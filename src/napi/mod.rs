@@ -111,6 +111,13 @@ pub fn get_local_capabilities<'e>(env: &'e Env, args: Vec<Unknown<'e>>) -> Resul
     promise(env, blocking(Request::LocalCapabilities { incremental }), file_data)
 }
 
+/// index.js hands over the caller's `BACKUP_*` / `XDG_DATA_HOME` variables before each call
+/// (see `settings`: Jest's `process.env` is a copy the native side cannot see).
+#[napi(js_name = "useEnvironment")]
+pub fn use_environment(vars: std::collections::HashMap<String, String>) {
+    crate::settings::set_snapshot(vars)
+}
+
 #[napi(js_name = "getBackupVersion", ts_args_type = "args: unknown[]")]
 pub fn get_backup_version(_args: Vec<Unknown>) -> String {
     capabilities::backup_version_json()

@@ -25,7 +25,7 @@ pub fn connect_timeout() -> Duration {
 }
 
 pub(crate) fn env_ms(name: &str) -> Option<Duration> {
-    std::env::var(name).ok()?.parse::<u64>().ok().map(Duration::from_millis)
+    crate::settings::millis(name)
 }
 
 /// What one call to the app returned.
@@ -71,7 +71,7 @@ pub struct Host {
 
 /// `lib/extension-host.js`: named by `BACKUP_EXTENSION_HOST`, which index.js sets.
 fn host_script() -> io::Result<PathBuf> {
-    std::env::var_os("BACKUP_EXTENSION_HOST")
+    crate::settings::var_os("BACKUP_EXTENSION_HOST")
         .map(PathBuf::from)
         .filter(|p| p.is_file())
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the extension host (lib/extension-host.js) was not found: BACKUP_EXTENSION_HOST is not set"))
@@ -79,7 +79,7 @@ fn host_script() -> io::Result<PathBuf> {
 
 /// Node: this very process when the addon runs inside node, else `node` on the PATH.
 fn node_binary() -> PathBuf {
-    std::env::var_os("BACKUP_NODE")
+    crate::settings::var_os("BACKUP_NODE")
         .map(PathBuf::from)
         .or_else(|| std::env::current_exe().ok().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("node"))))
         .unwrap_or_else(|| PathBuf::from("node"))
@@ -307,7 +307,7 @@ fn error_text(e: &Value) -> String {
 /// The app's console output: kept (last lines) for error messages and passed on to our
 /// stderr with the bundle's name, unless `BACKUP_EXTENSION_LOG=off`.
 fn forward_stderr(stderr: std::process::ChildStderr, shared: &Shared, bundle: &str) {
-    let quiet = std::env::var("BACKUP_EXTENSION_LOG").is_ok_and(|v| v == "off");
+    let quiet = crate::settings::var("BACKUP_EXTENSION_LOG").is_some_and(|v| v == "off");
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
         if !quiet {

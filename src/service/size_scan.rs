@@ -16,11 +16,7 @@ use super::capabilities::space_occupied;
 
 /// The reference's cadence. `BACKUP_SIZE_REPORT_INTERVAL_MS` shortens it for tests.
 fn interval() -> Duration {
-    std::env::var("BACKUP_SIZE_REPORT_INTERVAL_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_secs(5))
+    crate::settings::millis("BACKUP_SIZE_REPORT_INTERVAL_MS").unwrap_or(Duration::from_secs(5))
 }
 
 /// One bundle's result: -1 where the size is unknown (error, not installed, or an imprecise
