@@ -415,7 +415,21 @@ impl Session {
             Ok(h) => Arc::new(h),
             Err(e) => return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_FAIL, format!("cannot start the extension of {name}: {e}"))),
         };
-        match host.wait_ready(connect_timeout()) {
+        // Waited for in slices, so a cancel or release need not wait for a slow start.
+        let deadline = std::time::Instant::now() + connect_timeout();
+        let ready = loop {
+            let slice = deadline.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(100));
+            match host.wait_ready(slice) {
+                Err(ReadyError::Timeout) if std::time::Instant::now() < deadline => {
+                    if control.should_stop() {
+                        host.kill();
+                        return Outcome::Stopped;
+                    }
+                }
+                other => break other,
+            }
+        };
+        match ready {
             Ok(()) => {}
             Err(ReadyError::Timeout) => {
                 host.kill();
