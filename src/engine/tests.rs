@@ -394,3 +394,21 @@ fn a_restored_chain_reproduces_the_last_state_and_deletes_on_request() {
     }
     fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn parts_split_at_6000_entries() {
+    let d = temp("split");
+    let sb = d.join("app");
+    for i in 0..6100 {
+        write(&sb, &format!("{F}/d{}/f{i}", i / 1000), b"x", 0o600, (1_700_000_000, 0));
+    }
+    let out = d.join("out");
+    fs::create_dir_all(&out).unwrap();
+    let uris = backup_into(&sb, &out);
+    assert_eq!(uris, ["part.0.tar", "part.1.tar", "manage.json"]);
+    let first = tar_names(&fs::read(out.join("part.0.tar")).unwrap()).len();
+    let second = tar_names(&fs::read(out.join("part.1.tar")).unwrap()).len();
+    assert_eq!(first, 6000);
+    assert_eq!(first + second, 6100 + 7 + 1, "files, their 7 directories and files/ itself");
+    fs::remove_dir_all(d).unwrap();
+}
