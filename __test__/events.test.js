@@ -177,6 +177,21 @@ describe('SessionBackup events', () => {
     expect(events.some((e) => e.ev === 'died')).toBe(false)
   })
 
+  test('a callback error is an instance of the caller’s Error', async () => {
+    device()
+    let seen
+    const rec = recorder({ onBegin: (err) => (seen = err) })
+    const session = new backup.SessionBackup(rec.callbacks)
+    try {
+      await session.appendBundles([UNKNOWN])
+      await rec.drained()
+    } finally {
+      await session.release()
+    }
+    expect(seen && seen.code).toBe(13500005)
+    expect(seen instanceof Error).toBe(true)
+  })
+
   test('every bundle refused: the session still ends with exactly one onAllBundlesEnd', async () => {
     device({
       [NOEXT]: { extension: false },
@@ -289,8 +304,11 @@ describe('SessionBackup events', () => {
     const paused = {}
     let heldResolve
     const held = new Promise((r) => (heldResolve = r))
+    let w1Resolve
+    const w1Began = new Promise((r) => (w1Resolve = r))
     const rec = recorder({
       onBegin: (err, name) => {
+        if (!err && name === W1) w1Resolve()
         // Pause each slow bundle as it starts: it cannot have finished (125 files at 60/s).
         if (!err && slow.includes(name)) {
           paused[name] = backup.updateSendRate(name, 0)
@@ -312,8 +330,13 @@ describe('SessionBackup events', () => {
       // Appending bundles that are already in the session changes nothing.
       await session.appendBundles([slow[1], W2])
 
-      // Cancelling a running bundle answers 0 and ends it without an error.
+      // Cancelling a running bundle answers 0 and ends it without an error; its slot goes
+      // to the first waiting bundle (the other two are still paused).
       expect(session.cancel(slow[0])).toBe(0)
+      await w1Began
+      const idx = (ev, n) => rec.events.findIndex((e) => e.ev === ev && e.name === n)
+      expect(idx('end', slow[0])).toBeGreaterThan(-1)
+      expect(idx('end', slow[0])).toBeLessThan(idx('begin', W1))
       for (const s of slow.slice(1)) expect(backup.updateSendRate(s, 800)).toBe(true)
       await rec.drained()
     } finally {
@@ -326,9 +349,8 @@ describe('SessionBackup events', () => {
       expect(of(events, n).filter((e) => e.ev === 'begin')).toHaveLength(1)
       expect(of(events, n).filter((e) => e.ev === 'end')).toEqual([{ ev: 'end', name: n, err: undefined, argc: 2 }])
     }
-    // The cancelled bundle's end comes before the waiting bundles begin; they run in call order.
+    // The waiting bundles run in call order.
     const idx = (ev, n) => events.findIndex((e) => e.ev === ev && e.name === n)
-    expect(idx('end', slow[0])).toBeLessThan(idx('begin', W1))
     expect(idx('begin', W1)).toBeLessThan(idx('begin', W2))
     for (const n of [slow[1], slow[2], W1, W2]) expectCompleteBackup(events, n)
     expect(alls(events)).toEqual([{ ev: 'all', err: undefined }])
