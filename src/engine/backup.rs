@@ -107,6 +107,20 @@ impl Part {
     }
 }
 
+/// A big file's `manage.json` entry (counted in the summary): restored to its own path; a
+/// `.tar` of the app's own is flagged so it is never untarred.
+pub(crate) fn big_file_entry(uri: &str, e: &ScanEntry, summary: &mut BackupSummary) -> ManageEntry {
+    summary.files += 1;
+    summary.big_files += 1;
+    summary.bytes += e.size;
+    ManageEntry {
+        file_name: uri.to_string(),
+        information: Information { path: e.sandbox_path.clone(), stat: Stat::of(e) },
+        is_user_tar: e.sandbox_path.ends_with(".tar"),
+        is_big_file: true,
+    }
+}
+
 fn tar_manage_entry(name: &str, size: u64) -> ManageEntry {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let t = TimeSpec { tv_sec: now.as_secs() as i64, tv_nsec: now.subsec_nanos() as i64 };
@@ -141,15 +155,7 @@ pub fn run_full(job: &BackupJob, sink: &mut dyn FnMut(Output) -> Flow) -> Result
         if !e.is_dir && e.size > BIG_FILE_THRESHOLD {
             let Some(file) = open_app_file(e).map_err(tar_err)? else { continue };
             let uri = names.name(&e.sandbox_path);
-            manage.push(ManageEntry {
-                file_name: uri.clone(),
-                information: Information { path: e.sandbox_path.clone(), stat: Stat::of(e) },
-                is_user_tar: e.sandbox_path.ends_with(".tar"),
-                is_big_file: true,
-            });
-            summary.files += 1;
-            summary.big_files += 1;
-            summary.bytes += e.size;
+            manage.push(big_file_entry(&uri, e, &mut summary));
             emit(Output { uri, file, report: None })?;
             continue;
         }

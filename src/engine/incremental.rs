@@ -14,7 +14,7 @@ use std::io::{self, BufWriter, Read, Seek, Write};
 use sha2::{Digest, Sha256};
 
 use super::anon::{anonymous_file, reopen_read_only};
-use super::backup::{open_app_file, BackupJob, BackupSummary, BigNames};
+use super::backup::{big_file_entry, open_app_file, BackupJob, BackupSummary, BigNames};
 use super::manage::{write_manage, Information, ManageEntry, Stat, TimeSpec};
 use super::report::{parse_report, write_report, ReportEntry};
 use super::scan::scan;
@@ -114,15 +114,7 @@ pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flo
             f.rewind().map_err(tar_err)?;
             let uri = names.name(&e.sandbox_path);
             let report = report_file(&b.spool_dir, std::slice::from_ref(&line)).map_err(tar_err)?;
-            manage.push(ManageEntry {
-                file_name: uri.clone(),
-                information: Information { path: e.sandbox_path.clone(), stat: Stat::of(e) },
-                is_user_tar: e.sandbox_path.ends_with(".tar"),
-                is_big_file: true,
-            });
-            summary.files += 1;
-            summary.big_files += 1;
-            summary.bytes += e.size;
+            manage.push(big_file_entry(&uri, e, &mut summary));
             emit(Output { uri, file: f, report: Some(report) })?;
             continue;
         } else {

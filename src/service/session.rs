@@ -82,6 +82,17 @@ struct Bundle {
     infos: BundleInfos,
 }
 
+impl Bundle {
+    /// `bundleVersion` for the app's hooks: the backed-up version on restore (from the
+    /// capability file), else the installed one.
+    fn version(&self) -> serde_json::Value {
+        match &self.remote {
+            Some(r) => serde_json::json!({"code": r.version_code, "name": r.version_name}),
+            None => serde_json::json!({"code": self.installed.version_code, "name": self.installed.version_name}),
+        }
+    }
+}
+
 struct Inner {
     bundles: BTreeMap<String, Bundle>,
     next_seq: u64,
@@ -404,11 +415,7 @@ impl Session {
         let (installed, version) = {
             let inner = self.lock();
             let Some(b) = inner.bundles.get(&name) else { return Outcome::Stopped };
-            let version = match &b.remote {
-                Some(r) => serde_json::json!({"code": r.version_code, "name": r.version_name}),
-                None => serde_json::json!({"code": b.installed.version_code, "name": b.installed.version_name}),
-            };
-            (b.installed.clone(), version)
+            (b.installed.clone(), b.version())
         };
         let entry = installed.bundle_dir.join(installed.extension.as_ref().and_then(|e| e.src_entry.clone()).unwrap_or_default());
         let host = match Host::spawn(&installed, &entry, &version) {
@@ -691,10 +698,7 @@ impl Session {
         let control = b.control.clone();
         let clear = b.infos.clear_backup_data;
         let restore_info = b.infos.unicast_details();
-        let version = match &b.remote {
-            Some(r) => serde_json::json!({"code": r.version_code, "name": r.version_name}),
-            None => serde_json::json!({"code": b.installed.version_code, "name": b.installed.version_name}),
-        };
+        let version = b.version();
         self.spawn_worker(&mut inner, bundle, move |s| {
             let result = engine::restore::run(&job);
             let outcome = match (result, host) {
