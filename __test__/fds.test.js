@@ -192,11 +192,14 @@ describe('no fd stays open', () => {
       onAllBundlesEnd: () => {},
       onBackupServiceDied: () => {},
     })
-    const cap = await r.getLocalCapabilities()
-    await r.appendBundles(cap.fd, [A])
-    fs.closeSync(cap.fd)
-    for (const uri of saved.get(A).keys()) await r.getFileHandle({ bundleName: A, uri })
-    await r.release()
+    try {
+      const cap = await r.getLocalCapabilities()
+      await r.appendBundles(cap.fd, [A])
+      fs.closeSync(cap.fd)
+      for (const uri of saved.get(A).keys()) await r.getFileHandle({ bundleName: A, uri })
+    } finally {
+      await r.release()
+    }
     expect(await extraFdsAfter(baseline)).toEqual([])
   })
 
@@ -216,9 +219,12 @@ describe('no fd stays open', () => {
       onAllBundlesEnd: () => {},
       onBackupServiceDied: () => {},
     })
-    await s.appendBundles([A, B])
-    await gotOne
-    await s.release()
+    try {
+      await s.appendBundles([A, B])
+      await gotOne
+    } finally {
+      await s.release()
+    }
     expect(await extraFdsAfter(baseline)).toEqual([])
   })
 })
