@@ -25,6 +25,30 @@ function syncEnvironment() {
 }
 
 const KIND = { backup: 0, restore: 1, incremental: 2 }
+
+// Errors and promises made by the addon belong to Node's main realm. Under Jest (or any vm
+// context) this file runs in another realm, where they would fail `instanceof Error` /
+// `instanceof Promise`; adopt them into ours.
+function adopt(e) {
+  if (e && typeof e === 'object' && !(e instanceof Error) && Object.prototype.toString.call(e) === '[object Error]') {
+    Object.setPrototypeOf(e, Error.prototype)
+  }
+  return e
+}
+
+function adoptPromise(p) {
+  if (!p || typeof p.then !== 'function' || p instanceof Promise) return p
+  return new Promise((resolve, reject) => p.then(resolve, (e) => reject(adopt(e))))
+}
+
+// Calls into the addon: a synchronous throw or a rejection carries an adopted error.
+function call(fn) {
+  try {
+    return adoptPromise(fn())
+  } catch (e) {
+    throw adopt(e)
+  }
+}
 const ERROR_FIRST = new Set(['onFileReady', 'onBundleBegin', 'onBundleEnd', 'onAllBundlesEnd'])
 
 function closeQuietly(fd) {
@@ -62,7 +86,7 @@ function makeDispatcher(callbacks) {
       return
     }
     if (ERROR_FIRST.has(name)) {
-      if (a) invoke(cb, a)
+      if (a) invoke(cb, adopt(a))
       else invoke(cb, undefined, b)
     } else if (name === 'onBackupSizeReport') {
       invoke(cb, a)
@@ -92,26 +116,26 @@ function defineSession(kind, name) {
   const Session = class {
     constructor(...args) {
       syncEnvironment()
-      const session = new native.NativeSession(kind, args)
+      const session = call(() => new native.NativeSession(kind, args))
       Object.defineProperty(this, kNative, { value: session })
       // The callbacks live on the JS object, read when events arrive.
       Object.defineProperty(this, kDispatch, { value: makeDispatcher(args[0]) })
     }
 
     getLocalCapabilities(...args) {
-      return this[kNative].getLocalCapabilities(args)
+      return call(() => this[kNative].getLocalCapabilities(args))
     }
 
     appendBundles(...args) {
-      return settle(this[kNative].appendBundles(this[kDispatch], args), args)
+      return settle(call(() => this[kNative].appendBundles(this[kDispatch], args)), args)
     }
 
     release(...args) {
-      return this[kNative].release(args)
+      return call(() => this[kNative].release(args))
     }
 
     cancel(...args) {
-      return this[kNative].cancel(args)
+      return call(() => this[kNative].cancel(args))
     }
   }
   Object.defineProperty(Session, 'name', { value: name })
@@ -124,29 +148,29 @@ const IncrementalBackupSession = defineSession(KIND.incremental, 'IncrementalBac
 
 for (const S of [SessionBackup, IncrementalBackupSession]) {
   S.prototype.getBackupDataSize = function getBackupDataSize(...args) {
-    return this[kNative].getBackupDataSize(this[kDispatch], args)
+    return call(() => this[kNative].getBackupDataSize(this[kDispatch], args))
   }
 }
 
 SessionRestore.prototype.getFileHandle = function getFileHandle(...args) {
-  return settle(this[kNative].getFileHandle(this[kDispatch], args), args)
+  return settle(call(() => this[kNative].getFileHandle(this[kDispatch], args)), args)
 }
 
 SessionRestore.prototype.publishFile = function publishFile(...args) {
-  return settle(this[kNative].publishFile(this[kDispatch], args), args)
+  return settle(call(() => this[kNative].publishFile(this[kDispatch], args)), args)
 }
 
 function getLocalCapabilities(...args) {
   syncEnvironment()
-  return settle(native.getLocalCapabilities(args), args)
+  return settle(call(() => native.getLocalCapabilities(args)), args)
 }
 
 const backup = {
   getLocalCapabilities,
-  getBackupVersion: (...args) => native.getBackupVersion(args),
-  getBackupInfo: (...args) => (syncEnvironment(), native.getBackupInfo(args)),
-  updateTimer: (...args) => (syncEnvironment(), native.updateTimer(args)),
-  updateSendRate: (...args) => (syncEnvironment(), native.updateSendRate(args)),
+  getBackupVersion: (...args) => call(() => native.getBackupVersion(args)),
+  getBackupInfo: (...args) => (syncEnvironment(), call(() => native.getBackupInfo(args))),
+  updateTimer: (...args) => (syncEnvironment(), call(() => native.updateTimer(args))),
+  updateSendRate: (...args) => (syncEnvironment(), call(() => native.updateSendRate(args))),
   SessionBackup,
   SessionRestore,
   IncrementalBackupSession,

@@ -9,6 +9,9 @@ use std::io;
 pub const E_PERMISSION: i32 = 201;
 pub const E_NOT_SYSTEM_APP: i32 = 202;
 pub const E_PARAM: i32 = 401;
+/// 401 again, worded as the tables of getBackupInfo, updateTimer and updateSendRate word it
+/// (the others say "Parameter error. Possible causes: …"). Internal only: errors carry 401.
+pub const E_PARAM_SHORT: i32 = -401;
 pub const E_FORBID: i32 = 13500001;
 pub const E_EXT_BOOT_TIMEOUT: i32 = 13500002;
 pub const E_TIMEOUT: i32 = 13500003;
@@ -29,13 +32,23 @@ pub const E_INVAL: i32 = 13900020;
 pub const E_NOSPC: i32 = 13900025;
 pub const E_UNKNOWN: i32 = 13900042;
 
+/// The code a caller sees (the internal wording variants of 401 are 401).
+fn public_code(code: i32) -> i32 {
+    if code == E_PARAM_SHORT {
+        E_PARAM
+    } else {
+        code
+    }
+}
+
 /// The documented message of each code (API docs first, the reference's table where the
 /// docs have none).
 pub fn message_of(code: i32) -> &'static str {
     match code {
         E_PERMISSION => "Permission verification failed, usually the result returned by VerifyAccessToken.",
         E_NOT_SYSTEM_APP => "Permission verification failed, application which is not a system application uses system API.",
-        E_PARAM => "The input parameter is invalid.",
+        E_PARAM => "Parameter error. Possible causes: 1. Mandatory parameters are left unspecified. 2. Incorrect parameter types. 3. Parameter verifcation faild.",
+        E_PARAM_SHORT => "The input parameter is invalid.",
         E_FORBID => "The application is not added to the backup or restore.",
         E_EXT_BOOT_TIMEOUT => "Failed to start application extension Procedure.",
         E_TIMEOUT => "Backup or restore timed out.",
@@ -70,12 +83,12 @@ pub struct BizError {
 
 impl BizError {
     pub fn new(code: i32) -> Self {
-        BizError { code, message: message_of(code).to_string(), data: None }
+        BizError { code: public_code(code), message: message_of(code).to_string(), data: None }
     }
 
     /// The documented message followed by a precise reason, so a user sees what to fix.
     pub fn with_detail(code: i32, detail: impl fmt::Display) -> Self {
-        BizError { code, message: format!("{} {}", message_of(code), detail), data: None }
+        BizError { code: public_code(code), message: format!("{} {}", message_of(code), detail), data: None }
     }
 
     pub fn for_bundle(mut self, bundle: &str) -> Self {

@@ -125,8 +125,8 @@ pub fn get_backup_version(_args: Vec<Unknown>) -> String {
 
 #[napi(js_name = "getBackupInfo", ts_args_type = "args: unknown[]", ts_return_type = "string | undefined")]
 pub fn get_backup_info(env: &Env, args: Vec<Unknown>) -> Result<Option<String>> {
-    expect_count(env, &args, 1..=1, E_PARAM, "getBackupInfo")?;
-    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM, "bundleToBackup must be a string"))?;
+    expect_count(env, &args, 1..=1, E_PARAM_SHORT, "getBackupInfo")?;
+    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleToBackup must be a string"))?;
     // Like the reference, a service failure answers undefined rather than throwing.
     Ok(match client::call(Request::GetBackupInfo { bundle }) {
         Ok(Reply::Text(t)) => t,
@@ -139,21 +139,21 @@ const MAX_TIMER_MS: f64 = 14_400_000.0;
 
 #[napi(js_name = "updateTimer", ts_args_type = "args: unknown[]")]
 pub fn update_timer(env: &Env, args: Vec<Unknown>) -> Result<bool> {
-    expect_count(env, &args, 2..=2, E_PARAM, "updateTimer")?;
-    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM, "bundleName must be a string"))?;
+    expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateTimer")?;
+    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleName must be a string"))?;
     let timeout = as_number(&args[1])
         .filter(|t| t.fract() == 0.0 && (0.0..=MAX_TIMER_MS).contains(t))
-        .ok_or_else(|| throw(env, E_PARAM, "timeout must be an integer number of ms in [0, 14400000]"))?;
+        .ok_or_else(|| throw(env, E_PARAM_SHORT, "timeout must be an integer number of ms in [0, 14400000]"))?;
     Ok(matches!(client::call(Request::UpdateTimer { bundle, timeout_ms: timeout as u32 }), Ok(Reply::Bool(true))))
 }
 
 #[napi(js_name = "updateSendRate", ts_args_type = "args: unknown[]")]
 pub fn update_send_rate(env: &Env, args: Vec<Unknown>) -> Result<bool> {
-    expect_count(env, &args, 2..=2, E_PARAM, "updateSendRate")?;
-    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM, "bundleName must be a string"))?;
+    expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateSendRate")?;
+    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleName must be a string"))?;
     let rate = as_i32(&args[1])
         .filter(|r| *r >= 0)
-        .ok_or_else(|| throw(env, E_PARAM, "sendRate must be an integer ≥ 0"))?;
+        .ok_or_else(|| throw(env, E_PARAM_SHORT, "sendRate must be an integer ≥ 0"))?;
     Ok(matches!(client::call(Request::UpdateSendRate { bundle, rate: rate as u32 }), Ok(Reply::Bool(true))))
 }
 
