@@ -388,7 +388,7 @@ fn a_restored_chain_reproduces_the_last_state_and_deletes_on_request() {
             assert!(got.contains_key(&n2));
             let mut without = got.clone();
             without.remove(&n2);
-            let mut files_only = |t: &Tree| t.iter().filter(|(_, v)| !v.0).map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+            let files_only = |t: &Tree| t.iter().filter(|(_, v)| !v.0).map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
             assert_eq!(files_only(&without), files_only(&last));
         }
     }
