@@ -168,7 +168,8 @@ function getLocalCapabilities(...args) {
 const backup = {
   getLocalCapabilities,
   getBackupVersion: (...args) => call(() => native.getBackupVersion(args)),
-  getBackupInfo: (...args) => (syncEnvironment(), call(() => native.getBackupInfo(args))),
+  // undefined (not null) when the service cannot answer, as on the device.
+  getBackupInfo: (...args) => (syncEnvironment(), call(() => native.getBackupInfo(args)) ?? undefined),
   updateTimer: (...args) => (syncEnvironment(), call(() => native.updateTimer(args))),
   updateSendRate: (...args) => (syncEnvironment(), call(() => native.updateSendRate(args))),
   SessionBackup,

@@ -45,6 +45,19 @@ function context(sandbox, bundleName, bundleDir) {
   }
 }
 
+// An app's module lives in the device's bundle folder, outside any node_modules that holds
+// this package: `require('backup/extension')` (or '@ohos.application.BackupExtensionAbility',
+// the name OpenHarmony apps import) must still find the base class.
+const Module = require('module')
+const ALIASES = new Map([
+  ['backup/extension', require.resolve('./extension.js')],
+  ['@ohos.application.BackupExtensionAbility', require.resolve('./extension.js')],
+])
+const resolveFilename = Module._resolveFilename
+Module._resolveFilename = function (request, ...rest) {
+  return ALIASES.get(request) || resolveFilename.call(this, request, ...rest)
+}
+
 let app
 try {
   const loaded = require(process.env.BACKUP_EXT_ENTRY)
