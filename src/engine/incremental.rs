@@ -65,7 +65,7 @@ pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flo
     let b = &job.backup;
     let baseline: HashMap<String, ReportEntry> = match job.baseline.as_deref() {
         Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => parse_report(bytes)
-            .map_err(|e| EngineError::Io(io::Error::new(io::ErrorKind::InvalidInput, format!("the baseline manifest is not a valid report: {e}"))))?
+            .map_err(|e| EngineError::Invalid(format!("the baseline manifest (manifestFd) is not a valid report: {e}")))?
             .into_iter()
             .map(|e| (e.path.clone(), e))
             .collect(),

@@ -77,6 +77,8 @@ pub enum EngineError {
     Untar(String),
     /// Any other I/O failure, with its errno mapping.
     Io(std::io::Error),
+    /// What the caller handed over is unusable (a baseline that is not a report): 13900020.
+    Invalid(String),
 }
 
 impl std::fmt::Display for EngineError {
@@ -86,6 +88,7 @@ impl std::fmt::Display for EngineError {
             EngineError::Tar(m) => write!(f, "tar failed: {m}"),
             EngineError::Untar(m) => write!(f, "untar failed: {m}"),
             EngineError::Io(e) => write!(f, "{e}"),
+            EngineError::Invalid(m) => write!(f, "{m}"),
         }
     }
 }
@@ -104,6 +107,7 @@ impl EngineError {
             EngineError::Tar(m) => BizError::with_detail(E_TAR, m),
             EngineError::Untar(m) => BizError::with_detail(E_UNTAR, m),
             EngineError::Io(e) => BizError::from_io(e),
+            EngineError::Invalid(m) => BizError::with_detail(E_INVAL, m),
         }
     }
 }
