@@ -84,11 +84,17 @@ async function fileToFd(src, fd) {
  * `{ bundles: { [name]: { files: [uri], bytes, error: null | {code, message}, result? } },
  * files, bytes, ms }`; rejects only when the session itself fails.
  */
+// Bundles given as `{ bundleName, lastIncrementalTime, baseline? }` (baseline: the path of the
+// previous run's `manage.json.rp`, the full listing) make it an incremental backup.
 async function backupToDir({ bundles, outDir, infos, root }) {
   if (!Array.isArray(bundles) || bundles.length === 0) throw new TypeError('bundles must be a non-empty array of bundle names')
   if (typeof outDir !== 'string' || !outDir) throw new TypeError('outDir must be a directory path')
   const backup = loadBackup()
   const started = Date.now()
+  const startedAt = Math.floor(started / 1000) // the next incremental run's lastIncrementalTime
+  const incremental = bundles.some((b) => b && typeof b === 'object')
+  const requests = bundles
+  bundles = incremental ? requests.map((b) => b.bundleName) : requests
   const summary = {}
   const entry = (name) => (summary[name] ||= { files: [], bytes: 0, error: null })
   const fail = (name, e) => {
@@ -148,13 +154,30 @@ async function backupToDir({ bundles, outDir, infos, root }) {
     },
   }
 
-  const session = await withRoot(root, () => new backup.SessionBackup(callbacks))
+  const Session = incremental ? backup.IncrementalBackupSession : backup.SessionBackup
+  const session = await withRoot(root, () => new Session(callbacks))
+  // Baselines are opened for the call and closed after it: the service never closes them.
+  const baselines = []
   try {
-    await (infos === undefined ? session.appendBundles(bundles) : session.appendBundles(bundles, infos))
+    const list = incremental
+      ? requests.map((b) => {
+          const manifestFd = b.baseline ? fs.openSync(b.baseline, 'r') : -1
+          if (manifestFd >= 0) baselines.push(manifestFd)
+          return { bundleName: b.bundleName, lastIncrementalTime: b.lastIncrementalTime || 0, manifestFd }
+        })
+      : bundles
+    await (infos === undefined ? session.appendBundles(list) : session.appendBundles(list, infos))
     await done.promise
   } finally {
+    baselines.forEach(closeQuietly)
     await Promise.all(copies)
     await session.release().catch(() => {})
+  }
+  if (incremental) {
+    for (const [name, s] of Object.entries(summary)) {
+      const listing = path.join(outDir, name, 'manage.json.rp')
+      if (fs.existsSync(listing)) s.listing = listing
+    }
   }
   for (const s of Object.values(summary)) s.files.sort(byUri)
   const all = Object.values(summary)
@@ -163,6 +186,7 @@ async function backupToDir({ bundles, outDir, infos, root }) {
     files: all.reduce((n, s) => n + s.files.length, 0),
     bytes: all.reduce((n, s) => n + s.bytes, 0),
     ms: Date.now() - started,
+    startedAt,
   }
 }
 
