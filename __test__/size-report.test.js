@@ -74,7 +74,7 @@ test('an imprecise scan estimates the sandbox without incremental sizes; lastInc
 })
 
 test('reports come periodically while a scan runs, and a second scan is refused meanwhile', async () => {
-  process.env.BACKUP_SIZE_REPORT_INTERVAL_MS = '100'
+  process.env.BACKUP_SIZE_REPORT_INTERVAL_MS = '1'
   // Enough bundles that the scan outlives a few intervals.
   const names = []
   for (let i = 0; i < 12; i++) {
