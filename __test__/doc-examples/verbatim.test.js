@@ -12,7 +12,7 @@ const haveSpec = fs.existsSync(path.join(SPEC_DIR, 'api-v18.md'))
 
 describe('stored documentation examples', () => {
   test('there is one per documented example this suite covers', () => {
-    expect(examples.length).toBe(43)
+    expect(examples.length).toBe(56)
     expect(new Set(examples.map((e) => `${e.spec}:${e.first}`)).size).toBe(examples.length)
   })
 
