@@ -83,6 +83,11 @@ impl ClientSession {
         self.session.device()
     }
 
+    /// Says at once that `release()` was called; the request itself follows in order.
+    pub fn mark_releasing(&self) {
+        self.session.mark_release_requested();
+    }
+
     /// Handles a request at once on the caller's thread (for the synchronous `cancel`).
     pub fn call_now(&self, req: Request) -> BizResult<Reply> {
         self.session.handle(req)

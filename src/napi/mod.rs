@@ -292,6 +292,7 @@ impl NativeSession {
         expect_count(env, &args, 0..=0, E_PARAM, "release")?;
         let hub = self.hub.clone();
         let busy = self.client.busy_probe();
+        self.client.mark_releasing();
         let done = self.client.send(Request::Release);
         promise(env, done, move |_, _| {
             // Restore bundles that already published still report; otherwise we are done.

@@ -81,6 +81,13 @@ impl Service {
     /// Opens the device's one session; a second one while it lives is a conflict (13500013)
     /// whose message is the reference's JSON.
     pub fn open_session(&self, kind: SessionKind, caller: &str, sink: EventSink) -> BizResult<Arc<Session>> {
+        // A session whose release() is on its way gets a moment to let go: the requests of
+        // one caller are served in order on a device, and `release(); new Session…` in a
+        // script must not fail by a race.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.core.active_session().is_some_and(|s| s.release_requested()) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let mut active = self.core.active.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(a) = active.as_ref() {
             if let Some(s) = a.session.upgrade() {

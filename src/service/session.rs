@@ -115,6 +115,8 @@ pub struct Session {
     sink: EventSink,
     inner: Mutex<Inner>,
     workers_done: Condvar,
+    /// The client asked for `release()` (its request may still be in flight).
+    release_requested: AtomicBool,
 }
 
 /// How a bundle's work ended, from the worker's point of view.
@@ -138,11 +140,22 @@ impl Session {
             sink,
             inner: Mutex::new(Inner { bundles: BTreeMap::new(), next_seq: 0, released: false, workers: 0, finishing_after_release: false, detached: false, size_scan: false }),
             workers_done: Condvar::new(),
+            release_requested: AtomicBool::new(false),
         })
     }
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Marks, synchronously, that the client called `release()`: a new session opened right
+    /// after (as a script does) waits for this one to let go instead of conflicting.
+    pub fn mark_release_requested(&self) {
+        self.release_requested.store(true, Ordering::Release);
+    }
+
+    pub fn release_requested(&self) -> bool {
+        self.release_requested.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
