@@ -120,7 +120,7 @@ test('bad IncrementalBackupData elements throw 401; a corrupt baseline ends only
     expect(thrown).toBeInstanceOf(Error)
     expect(thrown.code).toBe(401)
   }
-  s.release()
+  await s.release()
 
   installBundle(root, 'com.example.other', { files: { [`${FILES}/o.txt`]: 'other' } })
   const garbage = path.join(work, 'garbage.rp')
