@@ -34,7 +34,7 @@ function change(rel, content, mtime) {
   fs.writeFileSync(file(rel), content)
   fs.utimesSync(file(rel), mtime, mtime)
 }
-const tarList = (p) => execFileSync('tar', ['-tf', p], { encoding: 'utf8' }).split('\n').filter(Boolean)
+const tarList = (p) => execFileSync('tar', ['-tf', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean)
 const reportPaths = (p) => fs.readFileSync(p, 'utf8').split('\n').slice(2).filter(Boolean).map((l) => l.split(';')[0])
 
 async function run(name, lastIncrementalTime, baseline) {
