@@ -41,6 +41,27 @@ async function withRoot(root, fn) {
   }
 }
 
+// The callbacks both sessions share: per-bundle errors are recorded, the session's end
+// settles `done`, and the app's result string is kept.
+function endingEvents(fail, done, onResult) {
+  return {
+    onBundleBegin(err) {
+      if (err) fail(err.data, err)
+    },
+    onBundleEnd(err) {
+      if (err) fail(err.data, err)
+    },
+    onAllBundlesEnd(err) {
+      if (err) done.reject(err)
+      else done.resolve()
+    },
+    onBackupServiceDied() {
+      done.reject(Object.assign(new Error('the backup service died'), { code: 13600001 }))
+    },
+    onResultReport: onResult,
+  }
+}
+
 function deferred() {
   let resolve, reject
   const promise = new Promise((res, rej) => {
@@ -136,22 +157,9 @@ async function backupToDir({ bundles, outDir, infos, root }) {
       })()
       copies.push(copy)
     },
-    onBundleBegin(err) {
-      if (err) fail(err.data, err)
-    },
-    onBundleEnd(err) {
-      if (err) fail(err.data, err)
-    },
-    onAllBundlesEnd(err) {
-      if (err) done.reject(err)
-      else done.resolve()
-    },
-    onBackupServiceDied() {
-      done.reject(Object.assign(new Error('the backup service died'), { code: 13600001 }))
-    },
-    onResultReport(bundleName, result) {
+    ...endingEvents(fail, done, (bundleName, result) => {
       entry(bundleName).result = result
-    },
+    }),
   }
 
   const Session = incremental ? backup.IncrementalBackupSession : backup.SessionBackup
@@ -303,22 +311,9 @@ async function restoreFromDir({ inDir, bundles, infos, root }) {
         })(),
       )
     },
-    onBundleBegin(err) {
-      if (err) fail(err.data, err)
-    },
-    onBundleEnd(err) {
-      if (err) fail(err.data, err)
-    },
-    onAllBundlesEnd(err) {
-      if (err) done.reject(err)
-      else done.resolve()
-    },
-    onBackupServiceDied() {
-      done.reject(Object.assign(new Error('the backup service died'), { code: 13600001 }))
-    },
-    onResultReport(bundleName, result) {
+    ...endingEvents(fail, done, (bundleName, result) => {
       if (summary[bundleName]) summary[bundleName].result = result
-    },
+    }),
   }
 
   const capFd = await withRoot(root, async () => {
