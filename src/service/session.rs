@@ -594,12 +594,29 @@ impl Session {
         host: Option<&Host>,
     ) -> Outcome {
         let name = control.name.clone();
+        // The framework timer of the data phase: max(900 s, 30 s + 3 s per 3 MiB), grown
+        // with the data as it is found (the reference sizes it from the scan's total).
+        let started = std::time::Instant::now();
+        let base = super::extension::env_ms("BACKUP_FRAMEWORK_TIMEOUT_MS");
+        let seen = std::sync::atomic::AtomicU64::new(0);
+        let expired = || {
+            let bytes = seen.load(Ordering::Relaxed);
+            let limit = base.unwrap_or_else(|| Duration::from_secs(900.max(30 + 3 * (bytes / (3 << 20)))));
+            started.elapsed() > limit
+        };
+        let timed_out = AtomicBool::new(false);
         let mut sink = |out: engine::Output| {
+            seen.fetch_add(out.file.metadata().map(|m| m.len()).unwrap_or(0), Ordering::Relaxed);
             // manage.json closes the bundle and is never held back by the rate.
-            if out.uri != "manage.json" && !control.rate.acquire(&|| control.should_stop()) {
+            if out.uri != "manage.json" && !control.rate.acquire(&|| control.should_stop() || expired()) {
+                timed_out.store(expired(), Ordering::Relaxed);
                 return Flow::Stop;
             }
             if control.should_stop() {
+                return Flow::Stop;
+            }
+            if expired() {
+                timed_out.store(true, Ordering::Relaxed);
                 return Flow::Stop;
             }
             self.emit(Event::FileReady(Ok(FileOut {
@@ -625,6 +642,9 @@ impl Session {
         }
         match result {
             Ok(_) => Outcome::Done,
+            Err(engine::EngineError::Stopped) if timed_out.load(Ordering::Relaxed) => {
+                Outcome::Failed(BizError::with_detail(E_TIMEOUT, "the data was not taken within the framework timer"))
+            }
             Err(engine::EngineError::Stopped) => Outcome::Stopped,
             Err(e) => Outcome::Failed(e.to_biz()),
         }
