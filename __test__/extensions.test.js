@@ -19,6 +19,8 @@ beforeEach(() => {
   process.env.BACKUP_DEVICE_ROOT = root
   process.env.BACKUP_EXTENSION_LOG = 'off'
   delete process.env.BACKUP_ONPROCESS_INTERVAL_MS
+  delete process.env.BACKUP_ONPROCESS_TIMEOUT_MS
+  delete process.env.BACKUP_FRAMEWORK_TIMEOUT_MS
 })
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }))
 
@@ -155,6 +157,33 @@ test('updateTimer ends a hanging hook with 13500003, and 0 ends it at once', asy
   expect(slow[1].t - slow[0].t).toBeGreaterThanOrEqual(700)
   expect(backup.updateTimer('com.example.hangsapp', 1000)).toBe(false) // not in a session any more
   expect(hostChildren()).toEqual([])
+})
+
+test('three late onProcess answers in a row end the bundle with 13500003', async () => {
+  process.env.BACKUP_ONPROCESS_INTERVAL_MS = '100'
+  process.env.BACKUP_ONPROCESS_TIMEOUT_MS = '50'
+  install('com.example.lateapp', 'late-progress')
+  install('com.example.plainapp', null)
+  const events = await recordBackup(['com.example.lateapp', 'com.example.plainapp'])
+  delete process.env.BACKUP_ONPROCESS_TIMEOUT_MS
+  const late = of(events, 'com.example.lateapp')
+  expect(kinds(late)).toEqual(['begin', 'process', 'end'])
+  expect(late[2].err.code).toBe(13500003)
+  expect(late[2].err.message).toMatch(/onProcess/)
+  expect(late[2].t - late[0].t).toBeLessThan(2500) // well before its onBackup would finish
+  expect(of(events, 'com.example.plainapp').pop().err).toBeUndefined()
+  expect(hostChildren()).toEqual([])
+})
+
+test('a client that takes no file within the framework timer ends the bundle with 13500003', async () => {
+  process.env.BACKUP_FRAMEWORK_TIMEOUT_MS = '600'
+  install('com.example.stuckapp', 'slow', { [`${FILES}/big.bin`]: { size: (2 << 20) + 1, seed: 1 } })
+  const events = await recordBackup(['com.example.stuckapp'], { onBegin: (name) => backup.updateSendRate(name, 0) })
+  delete process.env.BACKUP_FRAMEWORK_TIMEOUT_MS
+  const mine = of(events, 'com.example.stuckapp')
+  expect(kinds(mine).filter((k) => k !== 'process')).toEqual(['begin', 'end'])
+  expect(mine[mine.length - 1].err.code).toBe(13500003)
+  expect(fs.existsSync(path.join(sandboxOf(root, 'com.example.stuckapp'), 'data/storage/el2/base/.backup'))).toBe(false)
 })
 
 test('cancel stops a running extension: onBundleEnd without error, no child, no temp data', async () => {
