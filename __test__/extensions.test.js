@@ -402,3 +402,23 @@ describe('cancel and release at each stage', () => {
     expect(hostChildren()).toEqual([])
   })
 })
+
+test('backupScene in infos picks the optionDir include set of the app profile', async () => {
+  const config = {
+    allowToBackupRestore: true,
+    includes: [`${FILES}/`],
+    optionDir: [{ sceneId: 'cloud', includes: [`${FILES}/cloud/`], excludes: [] }],
+  }
+  install('com.example.sceneapp', null, { [`${FILES}/local.txt`]: 'local only', [`${FILES}/cloud/synced.txt`]: 'for the cloud' }, config)
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'scene-'))
+  const list = (dir) =>
+    require('child_process')
+      .execFileSync('tar', ['-tf', path.join(dir, 'com.example.sceneapp', 'part.0.tar')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter((l) => l.endsWith('.txt'))
+  await backupToDir({ bundles: ['com.example.sceneapp'], outDir: path.join(out, 'cloud'), infos: [JSON.stringify({ backupScene: 'cloud' })] })
+  await backupToDir({ bundles: ['com.example.sceneapp'], outDir: path.join(out, 'all') })
+  expect(list(path.join(out, 'cloud'))).toEqual([`/${FILES}/cloud/synced.txt`])
+  expect(list(path.join(out, 'all')).sort()).toEqual([`/${FILES}/cloud/synced.txt`, `/${FILES}/local.txt`])
+  fs.rmSync(out, { recursive: true, force: true })
+})
