@@ -148,12 +148,9 @@ test('the reports written back into manifestFd steer the restore: a tar report f
   expect(got.get(`${FILES}/media/moved.mp4`)).toEqual(inc1.get(`${FILES}/media/clip.mp4`)) // the new clip, where its report said
 })
 
-// KNOWN BUG (reported): the deletion scope of a restore is the profile's default
-// includes/excludes, not the scope the backup was made with. A backup made under a
-// `backupScene` whose optionDir covers files/a/ only lists files/a/; restoring it with
-// applyDeletions then deletes files/b/, which the backup never covered. Delete this
-// `.failing` once the restore only deletes inside the backup's own scope.
-test.failing('applyDeletions never deletes files that were outside the backup scope (backupScene)', async () => {
+// A backup made under a `backupScene` whose optionDir covers files/a/ only lists files/a/;
+// restoring it with applyDeletions must not delete files/b/, which it never covered.
+test('applyDeletions never deletes files that were outside the backup scope (backupScene)', async () => {
   const app = 'com.example.scenes'
   installBundle(root, app, {
     config: { allowToBackupRestore: true, optionDir: [{ sceneId: 's1', includes: [`${FILES}/a/`], excludes: [] }] },

@@ -352,15 +352,19 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
 }
 
 /// Removes what the backup's scope holds now but the full listing does not: files first,
-/// then directories that became empty, deepest first. A directory that still holds
-/// something (a file outside the scope) stays.
+/// then directories that became empty, deepest first. Only entries below a directory the
+/// listing names are candidates, so nothing the backup never covered (another scene's
+/// directories, say) is touched; a directory that still holds something stays.
 fn apply_deletions(app: &mut Confined, sandbox: &Path, includes: &[String], excludes: &[String], listing: &HashSet<String>) -> Result<u64, EngineError> {
     let present = super::scan::scan(sandbox, includes, excludes)?;
     let mut deleted = 0;
     let mut dirs = Vec::new();
     for e in &present {
         let Some(rel) = clean_rel(&e.sandbox_path) else { continue };
-        if listing.contains(&rel) {
+        // Inside a directory the backup covered (a deleted directory's own entry is gone,
+        // so any listed ancestor counts).
+        let covered = rel.match_indices('/').any(|(i, _)| listing.contains(&rel[..i]));
+        if listing.contains(&rel) || !covered {
             continue;
         }
         if e.is_dir {

@@ -576,7 +576,7 @@ impl Session {
     // ---- backup -------------------------------------------------------------------------
 
     fn backup_job(&self, b: &Bundle) -> engine::backup::BackupJob {
-        let scene = b.req.info.as_deref().and_then(backup_scene);
+        let scene = b.infos.backup_scene.clone();
         let (includes, excludes) = b.installed.config.scan_lists(scene.as_deref());
         engine::backup::BackupJob {
             sandbox: b.installed.sandbox.clone(),
@@ -725,7 +725,7 @@ impl Session {
         let job = engine::restore::RestoreJob {
             sandbox: b.installed.sandbox.clone(),
             into_restore_dir: b.installed.config.full_backup_only,
-            deletions: b.req.info.as_deref().is_some_and(apply_deletions).then(|| b.installed.config.scan_lists(None)),
+            deletions: b.infos.apply_deletions.then(|| b.installed.config.scan_lists(b.infos.backup_scene.as_deref())),
         };
         let host = b.host.clone();
         let control = b.control.clone();
@@ -896,22 +896,5 @@ impl Session {
         if inner.bundles.is_empty() {
             self.core.deactivate(self);
         }
-    }
-}
-
-/// `backupScene` from a bundle's `infos` JSON string, if any.
-/// The restore `infos` key that opts into deleting files absent from the backup's full
-/// listing (docs/differences.md): `"applyDeletions": true` (or `"true"`).
-fn apply_deletions(info: &str) -> bool {
-    let v: serde_json::Value = serde_json::from_str(info).unwrap_or_default();
-    matches!(v.get("applyDeletions"), Some(serde_json::Value::Bool(true))) || v.get("applyDeletions").and_then(|x| x.as_str()) == Some("true")
-}
-
-fn backup_scene(info: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(info).ok()?;
-    match v.get("backupScene")? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
