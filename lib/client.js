@@ -110,12 +110,38 @@ async function fileToFd(src, fd) {
 async function backupToDir({ bundles, outDir, infos, root }) {
   if (!Array.isArray(bundles) || bundles.length === 0) throw new TypeError('bundles must be a non-empty array of bundle names')
   if (typeof outDir !== 'string' || !outDir) throw new TypeError('outDir must be a directory path')
+  if (infos !== undefined && (!Array.isArray(infos) || infos.length !== bundles.length || infos.some((s) => typeof s !== 'string'))) {
+    throw new TypeError(`infos must be an array of ${bundles.length} JSON strings, one per bundle`)
+  }
   const backup = loadBackup()
   const started = Date.now()
-  const startedAt = Math.floor(started / 1000) // the next incremental run's lastIncrementalTime
+  // The next incremental run's lastIncrementalTime. The service sends files with mtime (in
+  // seconds) > lastIncrementalTime, and a file the scan already passed can change within the
+  // second the run began: start the next run one second earlier. An unchanged file of that
+  // second is hashed against the baseline, not sent again.
+  const startedAt = Math.floor(started / 1000) - 1
   const incremental = bundles.some((b) => b && typeof b === 'object')
   const requests = bundles
   bundles = incremental ? requests.map((b) => b.bundleName) : requests
+  // Baselines are opened before anything in outDir is replaced (a baseline may live in the
+  // folder this run rewrites) and closed after the call: the service never closes them.
+  const baselines = []
+  let list = bundles
+  if (incremental) {
+    try {
+      list = requests.map((b) => {
+        const manifestFd = b.baseline ? fs.openSync(b.baseline, 'r') : -1
+        if (manifestFd >= 0) baselines.push(manifestFd)
+        const item = { bundleName: b.bundleName, lastIncrementalTime: b.lastIncrementalTime, manifestFd }
+        if (b.parameters !== undefined) item.parameters = b.parameters
+        if (b.priority !== undefined) item.priority = b.priority
+        return item
+      })
+    } catch (e) {
+      baselines.forEach(closeQuietly) // one baseline missing: none stays open
+      throw e
+    }
+  }
   const summary = {}
   const entry = (name) => (summary[name] ||= { files: [], bytes: 0, error: null })
   const fail = (name, e) => {
@@ -163,17 +189,14 @@ async function backupToDir({ bundles, outDir, infos, root }) {
   }
 
   const Session = incremental ? backup.IncrementalBackupSession : backup.SessionBackup
-  const session = await withRoot(root, () => new Session(callbacks))
-  // Baselines are opened for the call and closed after it: the service never closes them.
-  const baselines = []
+  let session
   try {
-    const list = incremental
-      ? requests.map((b) => {
-          const manifestFd = b.baseline ? fs.openSync(b.baseline, 'r') : -1
-          if (manifestFd >= 0) baselines.push(manifestFd)
-          return { bundleName: b.bundleName, lastIncrementalTime: b.lastIncrementalTime || 0, manifestFd }
-        })
-      : bundles
+    session = await withRoot(root, () => new Session(callbacks))
+  } catch (e) {
+    baselines.forEach(closeQuietly)
+    throw e
+  }
+  try {
     await (infos === undefined ? session.appendBundles(list) : session.appendBundles(list, infos))
     await done.promise
   } finally {
@@ -182,9 +205,10 @@ async function backupToDir({ bundles, outDir, infos, root }) {
     await session.release().catch(() => {})
   }
   if (incremental) {
+    // The next run's baseline: only from a bundle that ended well.
     for (const [name, s] of Object.entries(summary)) {
       const listing = path.join(outDir, name, 'manage.json.rp')
-      if (fs.existsSync(listing)) s.listing = listing
+      s.listing = !s.error && fs.existsSync(listing) ? listing : null
     }
   }
   for (const s of Object.values(summary)) s.files.sort(byUri)
