@@ -884,6 +884,11 @@ impl Session {
                 if b.state == State::Running {
                     let _ = engine::restore::clear_work_area(&b.installed.sandbox);
                 }
+                // Restore workers are not waited for below: stop the app's host here, so no
+                // extension outlives release().
+                if let Some(host) = &b.host {
+                    host.kill();
+                }
             }
         }
         // Backup workers notice the flag between files; wait for them so no temp data or

@@ -1,0 +1,478 @@
+'use strict'
+// App extensions (issue 4): what a backup client sees when an app's BackupExtensionAbility
+// succeeds, reports progress, throws, rejects, dies, hangs or cannot load, in all three session
+// kinds; the other bundles of the session carry on, and no extension process outlives its bundle.
+
+// ---- helpers (each file of __test__/extensions/ carries its own copy) -------------------------
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const { performance } = require('perf_hooks')
+const backup = require('backup')
+const device = require('backup/device')
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'apps')
+const FILES = 'data/storage/el2/base/files'
+const WORK_AREA = 'data/storage/el2/base/.backup'
+
+/** Installs `name` on `root`; `fixture` names a file of fixtures/apps (null: no extension module). */
+function installApp(root, name, fixture, { files = { [`${FILES}/note.txt`]: `notes of ${name}\n` }, config, options, versionCode, versionName } = {}) {
+  const opts = { files, config, versionCode, versionName }
+  if (fixture) Object.assign(opts, { extension: 'ext/app.js', extensionSource: path.join(FIXTURES, `${fixture}.js`) })
+  device.installBundle(root, name, opts)
+  if (options) fs.writeFileSync(path.join(device.bundleDir(root, name), 'ext-options.json'), JSON.stringify(options))
+}
+
+/** What a fixture noted in its sandbox for `hook` (null when the hook never ran). */
+function extRecord(root, name, hook) {
+  const f = path.join(device.sandboxOf(root, name), 'data/storage/el2/base/temp/ext-record', `${hook}.json`)
+  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : null
+}
+
+/** This process's children that run an extension host, and any zombie child. */
+function leftoverChildren() {
+  const out = []
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(ppid) !== process.pid) continue
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()
+      if (state === 'Z' || cmd.includes('extension-host.js')) out.push({ pid: Number(pid), state, cmd })
+    } catch {}
+  }
+  return out
+}
+
+const alive = (pid) => fs.existsSync(`/proc/${pid}`)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+const SESSIONS = { backup: 'SessionBackup', incremental: 'IncrementalBackupSession', restore: 'SessionRestore' }
+
+/**
+ * A session that records every event: { ev, bundle, err, uri, result, process, t }. Backup
+ * files are read into `received` (bundle → Map uri → Buffer) and their fds closed; restore
+ * files go to `opts.onRestoreFile(file)` (which must close them). `opts.onEvent(e, s)` sees
+ * each event as it arrives. `s.allEnded` resolves at the (first) onAllBundlesEnd.
+ */
+function recordSession(kind, opts = {}) {
+  const s = { kind, events: [], received: new Map(), t0: performance.now() }
+  let ended
+  s.allEnded = new Promise((r) => (ended = r))
+  const push = (e) => {
+    e.t = performance.now() - s.t0
+    s.events.push(e)
+    if (opts.onEvent) opts.onEvent(e, s)
+  }
+  s.session = new backup[SESSIONS[kind]]({
+    onFileReady(err, file) {
+      if (err) return push({ ev: 'file', bundle: err.data, err })
+      if (kind === 'restore') {
+        push({ ev: 'file', bundle: file.bundleName, uri: file.uri })
+        return opts.onRestoreFile(file)
+      }
+      const bytes = fs.readFileSync(file.fd)
+      fs.closeSync(file.fd)
+      if (typeof file.manifestFd === 'number' && file.manifestFd >= 0) fs.closeSync(file.manifestFd)
+      if (!s.received.has(file.bundleName)) s.received.set(file.bundleName, new Map())
+      s.received.get(file.bundleName).set(file.uri, bytes)
+      push({ ev: 'file', bundle: file.bundleName, uri: file.uri, size: bytes.length })
+    },
+    onBundleBegin: (err, name) => push({ ev: 'begin', bundle: err ? err.data : name, err }),
+    onBundleEnd: (err, name) => push({ ev: 'end', bundle: err ? err.data : name, err }),
+    onAllBundlesEnd: (err) => {
+      push({ ev: 'all', err })
+      ended()
+    },
+    onProcess: (name, process) => push({ ev: 'process', bundle: name, process }),
+    onResultReport: (name, result) => push({ ev: 'result', bundle: name, result }),
+    onBackupServiceDied: () => push({ ev: 'died' }),
+  })
+  s.of = (bundle) => s.events.filter((e) => e.bundle === bundle)
+  s.kinds = (bundle) => s.of(bundle).map((e) => e.ev)
+  s.count = (ev) => s.events.filter((e) => e.ev === ev).length
+  /** Waits until `pred()` holds (the test's own timeout bounds the wait). */
+  s.until = async (pred) => {
+    while (!pred()) await sleep(10)
+  }
+  return s
+}
+
+const dataOf = (bundles) => (Array.isArray(bundles) ? bundles : [bundles]).map((b) => ({ bundleName: b, lastIncrementalTime: 0, manifestFd: -1 }))
+
+/** Backs up `names` with a session of `kind` ('backup' | 'incremental'); resolves after release. */
+async function backupApps(kind, names, { infos, onEvent } = {}) {
+  const s = recordSession(kind, { onEvent })
+  const list = kind === 'incremental' ? dataOf(names) : names
+  await (infos ? s.session.appendBundles(list, infos) : s.session.appendBundles(list))
+  await s.allEnded
+  await s.session.release()
+  return s
+}
+
+/**
+ * Restores `names` from `store` (bundle → Map uri → Buffer, as `received` of a backup): asks
+ * for every file, writes it, publishes the bundle with uri '' once all its files are in.
+ * `capFd` defaults to this device's capabilities; `publish: false` leaves bundles unpublished.
+ * Resolves with the recording once the files are requested (await `s.allEnded` yourself).
+ */
+async function startRestore(store, names, { infos, capFd, onEvent, publish = true } = {}) {
+  let s
+  const pending = new Map(names.map((n) => [n, new Set(store.get(n).keys())]))
+  s = recordSession('restore', {
+    onEvent,
+    onRestoreFile(file) {
+      fs.writeFileSync(file.fd, store.get(file.bundleName).get(file.uri))
+      fs.closeSync(file.fd)
+      if (typeof file.manifestFd === 'number' && file.manifestFd >= 0) fs.closeSync(file.manifestFd)
+      const left = pending.get(file.bundleName)
+      left.delete(file.uri)
+      if (left.size === 0 && publish) {
+        s.published.push(s.session.publishFile({ bundleName: file.bundleName, uri: '' }).then(() => 0, (e) => e.code))
+      }
+    },
+  })
+  s.published = []
+  const ownCaps = capFd === undefined
+  if (ownCaps) capFd = (await backup.getLocalCapabilities()).fd
+  try {
+    await (infos ? s.session.appendBundles(capFd, names, infos) : s.session.appendBundles(capFd, names))
+  } finally {
+    if (ownCaps) fs.closeSync(capFd)
+  }
+  s.handleErrors = []
+  for (const n of names) {
+    for (const uri of store.get(n).keys()) {
+      // A bundle that already ended (its extension never came up) is no longer in the session.
+      await s.session.getFileHandle({ bundleName: n, uri }).catch((e) => s.handleErrors.push({ bundle: n, uri, code: e.code }))
+    }
+  }
+  return s
+}
+// ---- end of helpers ------------------------------------------------------------------------------
+
+jest.setTimeout(40000)
+
+let root
+beforeEach(() => {
+  root = device.createDevice()
+  process.env.BACKUP_DEVICE_ROOT = root
+  process.env.BACKUP_EXTENSION_LOG = 'off'
+  process.env.BACKUP_ONPROCESS_INTERVAL_MS = '150'
+})
+afterEach(() => {
+  delete process.env.BACKUP_ONPROCESS_INTERVAL_MS
+  fs.rmSync(root, { recursive: true, force: true })
+})
+
+const ResultApp = require('../fixtures/apps/result-app.js')
+const BIG = (3 << 20) + 11
+const appFiles = (name) => ({
+  [`${FILES}/note.txt`]: `notes of ${name}\n`,
+  [`${FILES}/photos/big.jpg`]: { size: BIG, seed: name },
+  'data/storage/el2/database/app.db': { size: 4096, seed: `${name}-db` },
+})
+const unicast = (details) => JSON.stringify({ infos: [{ type: 'unicast', details }] })
+const processPayload = (e) => {
+  const p = JSON.parse(e.process)
+  expect(Object.keys(p)).toEqual(['processResult'])
+  expect(Object.keys(p.processResult).sort()).toEqual(['resultInfo', 'timeInfo'])
+  expect(p.processResult.timeInfo).toMatch(/^\d+$/)
+  expect(Math.abs(Number(p.processResult.timeInfo) - Date.now() / 1000)).toBeLessThan(120)
+  return JSON.parse(p.processResult.resultInfo)
+}
+const expectOneAllLast = (s) => {
+  expect(s.count('all')).toBe(1)
+  expect(s.events[s.events.length - 1].ev).toBe('all')
+  expect(s.events[s.events.length - 1].err).toBeUndefined()
+}
+/** Checks a per-bundle error event: a BusinessError with the bundle name in `data`. */
+const expectBundleError = (e, code, name) => {
+  expect(e.err).toBeInstanceOf(Error)
+  expect(e.err.code).toBe(code)
+  expect(e.err.data).toBe(name)
+  expect(typeof e.err.message).toBe('string')
+}
+
+describe.each(['backup', 'incremental'])('%s: an app that succeeds with a result string', (kind) => {
+  test('onResultReport carries the string verbatim before any file; the app got the unicast details plus userId', async () => {
+    const name = 'com.example.resultapp'
+    installApp(root, name, 'result-app', { files: appFiles(name) })
+    const details = [{ type: 'cloud', detail: 'nightly' }, { type: 'quota', detail: { gb: 5 } }]
+    const s = await backupApps(kind, [name], { infos: [unicast(details)] })
+
+    const mine = s.of(name)
+    const kinds = s.kinds(name)
+    expect(kinds[0]).toBe('begin')
+    expect(mine[0].err).toBeUndefined()
+    expect(kinds.filter((k) => k === 'result')).toHaveLength(1)
+    const result = mine.find((e) => e.ev === 'result')
+    expect(result.result).toBe(ResultApp.BACKUP_RESULT)
+    // Reported when onBackupEx returns, before the data travels.
+    const firstFile = kinds.indexOf('file')
+    expect(kinds.indexOf('result')).toBeLessThan(firstFile)
+    expect(kinds.slice(firstFile, -1).every((k) => k === 'file')).toBe(true)
+    expect(kinds[kinds.length - 1]).toBe('end')
+    expect(mine[mine.length - 1].err).toBeUndefined()
+    // The first progress report comes before the hook runs, so before the result.
+    expect(kinds.indexOf('process')).toBeGreaterThan(0)
+    expect(kinds.indexOf('process')).toBeLessThan(kinds.indexOf('result'))
+    expect(processPayload(mine.find((e) => e.ev === 'process')).progressInfo[0].name).toBe(name)
+    // The files are the app's: the big file by itself, the rest in a tar, manage.json last.
+    const uris = mine.filter((e) => e.ev === 'file').map((e) => e.uri)
+    expect(uris[uris.length - 1]).toBe('manage.json')
+    expect(mine.filter((e) => e.ev === 'file').some((e) => e.size === BIG)).toBe(true)
+    expectOneAllLast(s)
+
+    const seen = extRecord(root, name, 'onBackupEx')
+    expect(typeof seen.backupInfo).toBe('string')
+    expect(JSON.parse(seen.backupInfo)).toEqual([...details, { type: 'userId', detail: '100' }])
+    expect(alive(seen.pid)).toBe(false)
+    expect(leftoverChildren()).toEqual([])
+  })
+})
+
+test('without infos the app gets just the userId entry', async () => {
+  const name = 'com.example.resultapp'
+  installApp(root, name, 'result-app')
+  const s = await backupApps('backup', [name])
+  expect(s.kinds(name)).toContain('result')
+  expect(JSON.parse(extRecord(root, name, 'onBackupEx').backupInfo)).toEqual([{ type: 'userId', detail: '100' }])
+})
+
+test('restore: onRestoreEx gets the old version and the unicast details; its result comes right before onBundleEnd', async () => {
+  const name = 'com.example.resultapp'
+  installApp(root, name, 'result-app', { files: appFiles(name), versionCode: 7, versionName: '7.0.1' })
+  const sandbox = device.sandboxOf(root, name)
+  const before = device.snapshotTree(path.join(sandbox, 'data/storage/el2'), { exclude: ['base/.backup', 'base/temp'] })
+  const b = await backupApps('backup', [name])
+  device.wipeApp(root, name)
+
+  const details = [{ type: 'restoreFrom', detail: 'phone-clone' }]
+  const s = await startRestore(b.received, [name], { infos: [unicast(details)] })
+  await s.allEnded
+  await Promise.all(s.published)
+  await s.session.release()
+
+  const kinds = s.kinds(name)
+  expect(kinds[0]).toBe('begin')
+  expect(kinds.filter((k) => k === 'file')).toHaveLength(b.received.get(name).size)
+  expect(kinds.slice(-2)).toEqual(['result', 'end'])
+  const mine = s.of(name)
+  expect(mine[mine.length - 2].result).toBe(ResultApp.RESTORE_RESULT)
+  expect(mine[mine.length - 1].err).toBeUndefined()
+  // Progress while onRestoreEx runs: after the files, before the result.
+  const proc = kinds.indexOf('process')
+  expect(proc).toBeGreaterThan(kinds.lastIndexOf('file'))
+  expect(proc).toBeLessThan(kinds.indexOf('result'))
+  processPayload(mine[proc])
+  expectOneAllLast(s)
+
+  const seen = extRecord(root, name, 'onRestoreEx')
+  expect(seen.bundleVersion).toEqual({ code: 7, name: '7.0.1' })
+  expect(JSON.parse(seen.restoreInfo)).toEqual([...details, { type: 'userId', detail: '100' }])
+  // The unpack happened before the app's hook, to the real paths: none of its data waited
+  // in its backupDir (that is fullBackupOnly's way, restore-options.test.js).
+  expect(seen.sawInBackupDir.filter((f) => f.startsWith('data/'))).toEqual([])
+  const after = device.snapshotTree(path.join(sandbox, 'data/storage/el2'), { exclude: ['base/.backup', 'base/temp'] })
+  expect(device.diffSnapshots(before, after)).toEqual([])
+  expect(alive(seen.pid)).toBe(false)
+  expect(leftoverChildren()).toEqual([])
+})
+
+test('a slow hook is polled for progress: several onProcess reports, in order, before the files', async () => {
+  const name = 'com.example.slowapp'
+  installApp(root, name, 'slow-app', { options: { delayMs: 1200 } })
+  const s = await backupApps('backup', [name])
+  const mine = s.of(name)
+  const progress = mine.filter((e) => e.ev === 'process')
+  expect(progress.length).toBeGreaterThanOrEqual(3)
+  const steps = progress.map((e) => processPayload(e).progressInfo[0].processed)
+  expect(steps).toEqual(steps.map((_, i) => i + 1))
+  // Progress is reported while the app's hook runs, not while the data travels.
+  const kinds = s.kinds(name)
+  expect(kinds.lastIndexOf('process')).toBeLessThan(kinds.indexOf('file'))
+  // A plain onBackup (no Ex): no onResultReport.
+  expect(kinds.filter((k) => k !== 'process')).toEqual(['begin', 'file', 'file', 'end'])
+  expect(mine[mine.length - 1].err).toBeUndefined()
+  expectOneAllLast(s)
+  expect(leftoverChildren()).toEqual([])
+})
+
+test('backup: throw, reject, exit and a broken module end only their own bundle; the others complete', async () => {
+  const apps = {
+    'com.example.throwsapp': 'throws-app',
+    'com.example.rejectsapp': 'rejects-app',
+    'com.example.exitsapp': 'exits-app',
+    'com.example.loadfails': 'load-fails-app',
+    'com.example.notsubclass': 'not-subclass-app',
+    'com.example.resultapp': 'result-app',
+    'com.example.plainapp': null,
+  }
+  for (const [name, fixture] of Object.entries(apps)) installApp(root, name, fixture)
+  const s = await backupApps('backup', Object.keys(apps))
+
+  for (const [name, text] of [
+    ['com.example.throwsapp', 'throws-app: the notes database is locked'],
+    ['com.example.rejectsapp', 'rejects-app: export failed'],
+  ]) {
+    expect(s.kinds(name)).toEqual(['begin', 'result', 'end'])
+    const [begin, result, end] = s.of(name)
+    expect(begin.err).toBeUndefined()
+    const report = JSON.parse(result.result)
+    expect(report).toEqual({ resultInfo: { errorCode: 13500007, errorInfo: expect.stringContaining(text), type: 'ErrorInfo' } })
+    expectBundleError(end, 13500007, name)
+  }
+  expect(s.kinds('com.example.exitsapp')).toEqual(['begin', 'end'])
+  expectBundleError(s.of('com.example.exitsapp')[1], 13500004, 'com.example.exitsapp')
+
+  for (const name of ['com.example.loadfails', 'com.example.notsubclass']) {
+    // The extension never came up: onBundleBegin with the error, and no onBundleEnd.
+    expect(s.kinds(name)).toEqual(['begin'])
+    expectBundleError(s.of(name)[0], 13500002, name)
+  }
+
+  for (const name of ['com.example.resultapp', 'com.example.plainapp']) {
+    const kinds = s.kinds(name).filter((k) => k !== 'process' && k !== 'result')
+    expect(kinds).toEqual(['begin', 'file', 'file', 'end'])
+    expect(s.of(name).every((e) => e.err === undefined)).toBe(true)
+    expect(s.of(name).filter((e) => e.ev === 'file').map((e) => e.uri)).toEqual(['part.0.tar', 'manage.json'])
+  }
+  expectOneAllLast(s)
+  expect(leftoverChildren()).toEqual([])
+})
+
+test('restore: throw, reject, exit and a broken module end only their own bundle; the others complete', async () => {
+  const apps = {
+    'com.example.throwsapp': 'throws-app',
+    'com.example.rejectsapp': 'rejects-app',
+    'com.example.exitsapp': 'exits-app',
+    'com.example.loadfails': 'load-fails-app',
+    'com.example.resultapp': 'result-app',
+    'com.example.plainapp': null,
+  }
+  // Backed up by a version of each app without extension code; the new version's code runs
+  // on restore.
+  for (const name of Object.keys(apps)) installApp(root, name, null)
+  const b = await backupApps('backup', Object.keys(apps))
+  for (const [name, fixture] of Object.entries(apps)) installApp(root, name, fixture, { files: {} })
+
+  const s = await startRestore(b.received, Object.keys(apps))
+  await s.allEnded
+  await Promise.all(s.published)
+  await s.session.release()
+
+  for (const [name, text] of [
+    ['com.example.throwsapp', 'throws-app: cannot import the notes'],
+    ['com.example.rejectsapp', 'rejects-app: import failed'],
+  ]) {
+    const kinds = s.kinds(name)
+    expect(kinds.slice(-2)).toEqual(['result', 'end'])
+    const mine = s.of(name)
+    expect(JSON.parse(mine[mine.length - 2].result)).toEqual({
+      resultInfo: { errorCode: 13500007, errorInfo: expect.stringContaining(text), type: 'ErrorInfo' },
+    })
+    expectBundleError(mine[mine.length - 1], 13500007, name)
+  }
+  const exits = s.of('com.example.exitsapp')
+  expect(exits[exits.length - 1].ev).toBe('end')
+  expectBundleError(exits[exits.length - 1], 13500004, 'com.example.exitsapp')
+  expect(s.kinds('com.example.exitsapp')).not.toContain('result')
+
+  expect(s.kinds('com.example.loadfails')).toEqual(['begin'])
+  expectBundleError(s.of('com.example.loadfails')[0], 13500002, 'com.example.loadfails')
+
+  for (const name of ['com.example.resultapp', 'com.example.plainapp']) {
+    const mine = s.of(name)
+    expect(mine[0].ev).toBe('begin')
+    expect(mine[mine.length - 1].ev).toBe('end')
+    expect(mine.every((e) => e.err === undefined)).toBe(true)
+    expect(fs.readFileSync(path.join(device.sandboxOf(root, name), FILES, 'note.txt'), 'utf8')).toBe(`notes of ${name}\n`)
+  }
+  expectOneAllLast(s)
+  expect(leftoverChildren()).toEqual([])
+})
+
+test('updateTimer: a hook that hangs past 1000 ms ends with 13500003; 0 ends it at once; the other bundle completes', async () => {
+  installApp(root, 'com.example.hangsone', 'hangs-app')
+  installApp(root, 'com.example.hangstwo', 'hangs-app')
+  installApp(root, 'com.example.plainapp', null)
+  const set = {}
+  const s = await backupApps('backup', ['com.example.hangsone', 'com.example.hangstwo', 'com.example.plainapp'], {
+    onEvent: (e) => {
+      if (e.ev !== 'begin' || e.err) return
+      if (e.bundle === 'com.example.hangsone') set.one = backup.updateTimer(e.bundle, 1000)
+      if (e.bundle === 'com.example.hangstwo') set.two = backup.updateTimer(e.bundle, 0)
+    },
+  })
+  expect(set).toEqual({ one: true, two: true })
+  for (const name of ['com.example.hangsone', 'com.example.hangstwo']) {
+    expect(s.kinds(name)).toEqual(['begin', 'end'])
+    expectBundleError(s.of(name)[1], 13500003, name)
+    expect(alive(extRecord(root, name, 'onBackup').pid)).toBe(false)
+  }
+  const took = (name) => s.of(name)[1].t - s.of(name)[0].t
+  expect(took('com.example.hangsone')).toBeGreaterThanOrEqual(900)
+  expect(took('com.example.hangsone')).toBeLessThan(15000) // not the default 15 minutes
+  expect(took('com.example.hangstwo')).toBeLessThan(took('com.example.hangsone'))
+  expect(s.kinds('com.example.plainapp')).toEqual(['begin', 'file', 'file', 'end'])
+  expectOneAllLast(s)
+  // Once the session is over the bundle is not in one any more.
+  expect(backup.updateTimer('com.example.hangsone', 1000)).toBe(false)
+  expect(leftoverChildren()).toEqual([])
+})
+
+test('updateTimer before publishFile applies to the app\'s onRestore: a hanging onRestore ends with 13500003', async () => {
+  installApp(root, 'com.example.hangsapp', null)
+  installApp(root, 'com.example.plainapp', null)
+  const b = await backupApps('backup', ['com.example.hangsapp', 'com.example.plainapp'])
+  installApp(root, 'com.example.hangsapp', 'hangs-app', { files: {} })
+  let set
+  const s = await startRestore(b.received, ['com.example.hangsapp', 'com.example.plainapp'], {
+    onEvent: (e) => {
+      if (e.ev === 'begin' && e.bundle === 'com.example.hangsapp') set = backup.updateTimer(e.bundle, 1000)
+    },
+  })
+  await s.allEnded
+  await s.session.release()
+  expect(set).toBe(true)
+  const mine = s.of('com.example.hangsapp')
+  expectBundleError(mine[mine.length - 1], 13500003, 'com.example.hangsapp')
+  expect(extRecord(root, 'com.example.hangsapp', 'onRestore')).not.toBeNull()
+  expect(s.of('com.example.plainapp').every((e) => e.err === undefined)).toBe(true)
+  expect(s.kinds('com.example.plainapp').slice(-1)).toEqual(['end'])
+  expectOneAllLast(s)
+  expect(leftoverChildren()).toEqual([])
+})
+
+describe('backup.getBackupInfo', () => {
+  test('starts the app\'s extension, returns what its getBackupInfo() returns, and stops it', () => {
+    installApp(root, 'com.example.resultapp', 'result-app')
+    expect(backup.getBackupInfo('com.example.resultapp')).toBe(ResultApp.BACKUP_INFO)
+    const seen = extRecord(root, 'com.example.resultapp', 'getBackupInfo')
+    expect(seen).not.toBeNull() // the app's code ran, in a process of its own
+    expect(seen.pid).not.toBe(process.pid)
+    expect(alive(seen.pid)).toBe(false)
+    expect(leftoverChildren()).toEqual([])
+  })
+
+  test('"" for an app whose extension has no module, undefined for a bundle that is not installed', () => {
+    installApp(root, 'com.example.plainapp', null)
+    expect(backup.getBackupInfo('com.example.plainapp')).toBe('')
+    expect(backup.getBackupInfo('com.example.notinstalled')).toBeUndefined()
+  })
+
+  test('a non-string bundle name throws 401', () => {
+    for (const args of [[], [42], [null]]) {
+      let err
+      try {
+        backup.getBackupInfo(...args)
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(Error)
+      expect(err.code).toBe(401)
+    }
+  })
+})
