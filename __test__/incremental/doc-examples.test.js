@@ -369,11 +369,10 @@ module.exports = class extends BackupExtensionAbility {
     expect(run.logs).toContain(`onResultReport success, bundleName: com.example.hiworld, result: ${result.args[1]}`)
   })
 
-  // KNOWN BUG (reported): OpenHarmony parses each infos string with cJSON_Parse, which reads
-  // the first JSON value and ignores what follows; the docs' infos string is two objects
-  // joined by a comma, so on a device the app gets the first object's unicast details. Here
-  // serde_json refuses the whole string and the app gets only the userId entry.
-  test.failing("appendBundles (infos): the app receives the docs' unicast details (key1/value1)", async () => {
+  // OpenHarmony parses each infos string with cJSON_Parse, which reads the first JSON value
+  // and ignores what follows; the docs' infos string is two objects joined by a comma, so the
+  // app gets the first object's unicast details.
+  test("appendBundles (infos): the app receives the docs' unicast details (key1/value1)", async () => {
     const listing = await previousBackup('com.example.hiworld', echoExtension())
     const fd = fs.openSync(listing, 'r')
     let run
@@ -401,10 +400,10 @@ module.exports = class extends BackupExtensionAbility {
   })
 })
 
-// KNOWN BUG (reported): a call on a released session (appendBundles, getBackupDataSize) is
-// rejected with 13900020, but re-arms the session's event queue, which then holds the Node
-// event loop open for good: the process never exits. Run in a child process, killed after 5 s.
-test.failing('after release(), a refused appendBundles does not keep the process alive', async () => {
+// A call on a released session (appendBundles, getBackupDataSize) is rejected with 13900020
+// and must not leave the session's event queue holding the Node event loop open. Run in a
+// child process, killed after 5 s.
+test('after release(), a refused appendBundles does not keep the process alive', async () => {
   const root = device.createDevice()
   const script = `
     const backup = require(${JSON.stringify(path.join(ROOT, 'index.js'))})

@@ -34,10 +34,12 @@ fn truthy(v: Option<&Value>) -> Option<bool> {
 
 impl BundleInfos {
     /// Unknown keys are ignored and a string that is not a JSON object means "no infos", as
-    /// on the device.
+    /// on the device. Like the device's cJSON_Parse, only the first JSON value counts and
+    /// what follows it is ignored (the docs' own infos string is two objects joined by a comma).
     pub fn parse(info: Option<&str>) -> BundleInfos {
         let mut out = BundleInfos::default();
-        let Some(v) = info.and_then(|t| serde_json::from_str::<Value>(t).ok()).filter(Value::is_object) else { return out };
+        let first = |t: &str| serde_json::Deserializer::from_str(t).into_iter::<Value>().next().and_then(Result::ok);
+        let Some(v) = info.and_then(first).filter(Value::is_object) else { return out };
         out.clear_backup_data = truthy(v.get("clearBackupData")).unwrap_or(true);
         out.apply_deletions = truthy(v.get("applyDeletions")).unwrap_or(false);
         out.backup_scene = match v.get("backupScene") {
@@ -97,5 +99,16 @@ mod tests {
         assert_eq!(BundleInfos::parse(Some("not json")), BundleInfos::default());
         let none: Value = serde_json::from_str(&BundleInfos::parse(None).unicast_details()).unwrap();
         assert_eq!(none, json!([{"type":"userId","detail":"100"}]));
+    }
+
+    #[test]
+    fn only_the_first_json_value_counts_as_on_the_device() {
+        // The docs' infos string: two objects joined by a comma.
+        let two = r#"{"infos":[{"type":"unicast","details":[{"detail":[{"key1":"value1"}]}]}]},
+                     {"infos":[{"type":"unicast","details":[{"detail":[{"key2":"value2"}]}]}]}"#;
+        let d: Value = serde_json::from_str(&BundleInfos::parse(Some(two)).unicast_details()).unwrap();
+        assert_eq!(d, json!([{"detail":[{"key1":"value1"}]},{"type":"userId","detail":"100"}]));
+        // Garbage before the first value still means no infos.
+        assert_eq!(BundleInfos::parse(Some(", {}")), BundleInfos::default());
     }
 }
