@@ -203,7 +203,19 @@ impl NativeSession {
 
     fn submit<'e>(&self, env: &'e Env, dispatch: &DispatchFn, req: Request) -> Result<PromiseRaw<'e, ()>> {
         self.hub.ensure(dispatch)?;
-        promise(env, self.client.send(req), unit)
+        let (hub, busy) = (self.hub.clone(), self.client.busy_probe());
+        let reply = self.client.send(req);
+        env.spawn_future_with_callback(async move { Ok(reply.await) }, move |env, r| match r {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // A refused request (a released session, say) started nothing: unless other
+                // work is under way, the queue must not keep the process alive.
+                if !busy() {
+                    hub.close();
+                }
+                Err(js_error::to_napi(env, &e))
+            }
+        })
     }
 
     fn rejected<'e>(env: &'e Env, e: BizError) -> Result<PromiseRaw<'e, ()>> {
