@@ -136,6 +136,8 @@ pub struct RemoteBundle {
     pub version_name: String,
     pub all_to_backup: bool,
     pub full_backup_only: bool,
+    /// Bytes the bundle held on the old device: sizes the restore's framework timer.
+    pub space_occupied: u64,
 }
 
 impl RemoteBundle {
@@ -161,7 +163,7 @@ pub fn parse_remote(bytes: &[u8]) -> Result<HashMap<(String, i64), RemoteBundle>
         let version_code = b.get("versionCode").and_then(Value::as_i64).ok_or_else(|| bad("versionCode", "an integer"))?;
         let version_name =
             b.get("versionName").and_then(Value::as_str).ok_or_else(|| bad("versionName", "a string"))?;
-        b.get("spaceOccupied").and_then(Value::as_i64).ok_or_else(|| bad("spaceOccupied", "an integer"))?;
+        let space_occupied = b.get("spaceOccupied").and_then(Value::as_i64).ok_or_else(|| bad("spaceOccupied", "an integer"))?;
         let all_to_backup =
             b.get("allToBackup").and_then(Value::as_bool).ok_or_else(|| bad("allToBackup", "a boolean"))?;
         b.get("extensionName").and_then(Value::as_str).ok_or_else(|| bad("extensionName", "a string"))?;
@@ -176,6 +178,7 @@ pub fn parse_remote(bytes: &[u8]) -> Result<HashMap<(String, i64), RemoteBundle>
                 version_name: version_name.to_string(),
                 all_to_backup,
                 full_backup_only: b.get("fullBackupOnly").and_then(Value::as_bool).unwrap_or(false),
+                space_occupied: space_occupied.max(0) as u64,
             },
         );
     }
@@ -209,7 +212,7 @@ mod tests {
 
     #[test]
     fn special_versions_restore_even_when_forbidden() {
-        let b = RemoteBundle { version_code: 0, version_name: "99.99.99.999-x".into(), all_to_backup: false, full_backup_only: false };
+        let b = RemoteBundle { version_code: 0, version_name: "99.99.99.999-x".into(), all_to_backup: false, full_backup_only: false, space_occupied: 0 };
         assert!(b.restorable());
         let b = RemoteBundle { version_name: "1.0.0".into(), ..b };
         assert!(!b.restorable());

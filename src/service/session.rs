@@ -549,7 +549,9 @@ impl Session {
     /// the extension must stay alive.
     fn await_publish(self: &Arc<Self>, control: &BundleControl, host: &Host) -> Outcome {
         let name = &control.name;
-        let limit = super::extension::env_ms("BACKUP_FRAMEWORK_TIMEOUT_MS").unwrap_or(Duration::from_secs(900));
+        // Sized, as on the device, by what the bundle held on the old device.
+        let space = self.lock().bundles.get(name).and_then(|b| b.remote.as_ref()).map_or(0, |r| r.space_occupied);
+        let limit = framework_timeout(space);
         let deadline = std::time::Instant::now() + limit;
         loop {
             {
@@ -597,13 +599,8 @@ impl Session {
         // The framework timer of the data phase: max(900 s, 30 s + 3 s per 3 MiB), grown
         // with the data as it is found (the reference sizes it from the scan's total).
         let started = std::time::Instant::now();
-        let base = super::extension::env_ms("BACKUP_FRAMEWORK_TIMEOUT_MS");
         let seen = std::sync::atomic::AtomicU64::new(0);
-        let expired = || {
-            let bytes = seen.load(Ordering::Relaxed);
-            let limit = base.unwrap_or_else(|| Duration::from_secs(900.max(30 + 3 * (bytes / (3 << 20)))));
-            started.elapsed() > limit
-        };
+        let expired = || started.elapsed() > framework_timeout(seen.load(Ordering::Relaxed));
         let timed_out = AtomicBool::new(false);
         let mut sink = |out: engine::Output| {
             seen.fetch_add(out.file.metadata().map(|m| m.len()).unwrap_or(0), Ordering::Relaxed);
@@ -810,6 +807,11 @@ impl Session {
 
     // ---- send rate and timers -------------------------------------------------------------
 
+    /// The live extension host of `bundle`, while it runs in this session.
+    pub fn running_host(&self, bundle: &str) -> Option<Arc<Host>> {
+        self.lock().bundles.get(bundle).and_then(|b| b.host.clone()).filter(|h| h.dead().is_none())
+    }
+
     /// `updateSendRate`: only for a running bundle of a backup session.
     pub fn update_send_rate(&self, bundle: &str, rate: u32) -> bool {
         if self.kind == SessionKind::Restore {
@@ -901,5 +903,25 @@ impl Session {
         if inner.bundles.is_empty() {
             self.core.deactivate(self);
         }
+    }
+}
+
+/// The framework timer of a bundle's data phase for `bytes` of data: max(900 s, 30 s + 3 s
+/// per 3 MiB) (`CalAppProcessTime`); `BACKUP_FRAMEWORK_TIMEOUT_MS` overrides it for tests.
+fn framework_timeout(bytes: u64) -> Duration {
+    super::extension::env_ms("BACKUP_FRAMEWORK_TIMEOUT_MS").unwrap_or_else(|| Duration::from_secs(900.max(30 + 3 * (bytes / (3 << 20)))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::framework_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn the_framework_timer_grows_with_the_data_past_900_s() {
+        assert_eq!(framework_timeout(0), Duration::from_secs(900));
+        // 30 + 3 × 290 = 900: the floor still holds at 870 MiB.
+        assert_eq!(framework_timeout(870 << 20), Duration::from_secs(900));
+        assert_eq!(framework_timeout(3 << 30), Duration::from_secs(30 + 3 * 1024));
     }
 }
