@@ -246,6 +246,36 @@ test('getBackupInfo starts the extension, returns its answer and stops it', () =
   expect(hostChildren()).toEqual([])
 })
 
+test('getBackupInfo of a bundle that is backing up asks its running extension, starting no other', async () => {
+  install('com.example.hangsapp', 'hangs')
+  let session
+  const answers = []
+  const hosts = []
+  await new Promise((resolve) => {
+    session = new backup.SessionBackup({
+      onFileReady: () => {},
+      onBundleBegin: (err, name) => {
+        // onBackup starts right after onBundleBegin; give it a moment, then ask.
+        setTimeout(() => {
+          answers.push(JSON.parse(backup.getBackupInfo(name)))
+          hosts.push(...hostChildren())
+          session.cancel(name)
+        }, 300)
+      },
+      onBundleEnd: () => {},
+      onAllBundlesEnd: () => resolve(),
+      onBackupServiceDied: () => {},
+    })
+    session.appendBundles(['com.example.hangsapp'])
+  })
+  await session.release()
+  expect(answers).toEqual([{ backingUp: true, pid: expect.any(Number) }])
+  expect(hosts.map((h) => Number(h.pid))).toEqual([answers[0].pid])
+  // Once the bundle is over, a call starts (and stops) an instance of its own.
+  expect(JSON.parse(backup.getBackupInfo('com.example.hangsapp')).backingUp).toBe(false)
+  expect(hostChildren()).toEqual([])
+})
+
 describe('restore with an extension', () => {
   let out
   beforeEach(() => {

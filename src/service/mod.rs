@@ -132,11 +132,20 @@ impl Service {
     fn backup_info(&self, bundle: &str) -> Option<String> {
         let b = self.device().bundle(bundle)?;
         let Some(src) = b.extension.as_ref()?.src_entry.clone() else { return Some(String::new()) };
-        let version = serde_json::json!({"code": b.version_code, "name": b.version_name});
-        let host = extension::Host::spawn(&b, &b.bundle_dir.join(src), &version).ok()?;
-        host.wait_ready(extension::connect_timeout()).ok()?;
-        let answer = host.call("getBackupInfo", serde_json::json!([]), std::time::Duration::from_secs(25));
-        host.stop(std::time::Duration::from_secs(1));
+        let ask = |host: &extension::Host| host.call("getBackupInfo", serde_json::json!([]), std::time::Duration::from_secs(25));
+        // A bundle running in the active session is asked through its own extension, so
+        // the app sees one instance, as on the device; otherwise one is started for the call.
+        let answer = match self.core.active_session().and_then(|s| s.running_host(bundle)) {
+            Some(host) => ask(&host),
+            None => {
+                let version = serde_json::json!({"code": b.version_code, "name": b.version_name});
+                let host = extension::Host::spawn(&b, &b.bundle_dir.join(src), &version).ok()?;
+                host.wait_ready(extension::connect_timeout()).ok()?;
+                let answer = ask(&host);
+                host.stop(std::time::Duration::from_secs(1));
+                answer
+            }
+        };
         match answer {
             extension::CallResult::Value { value, .. } => Some(value.unwrap_or_default()),
             _ => None,
