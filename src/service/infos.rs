@@ -14,11 +14,13 @@ pub struct BundleInfos {
     pub mapping: Vec<(String, String)>,
     /// `applyDeletions` (ours, docs/differences.md).
     pub apply_deletions: bool,
+    /// `delayTime`: seconds an incremental backup waits before its scan, at most 1800.
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Default for BundleInfos {
     fn default() -> Self {
-        BundleInfos { details: Vec::new(), clear_backup_data: true, backup_scene: None, mapping: Vec::new(), apply_deletions: false }
+        BundleInfos { details: Vec::new(), clear_backup_data: true, backup_scene: None, mapping: Vec::new(), apply_deletions: false, delay: None }
     }
 }
 
@@ -32,6 +34,9 @@ fn truthy(v: Option<&Value>) -> Option<bool> {
     }
 }
 
+/// The reference caps `delayTime` at half an hour.
+const MAX_DELAY_SECS: f64 = 1800.0;
+
 impl BundleInfos {
     /// Unknown keys are ignored and a string that is not a JSON object means "no infos", as
     /// on the device. Like the device's cJSON_Parse, only the first JSON value counts and
@@ -42,6 +47,11 @@ impl BundleInfos {
         let Some(v) = info.and_then(first).filter(Value::is_object) else { return out };
         out.clear_backup_data = truthy(v.get("clearBackupData")).unwrap_or(true);
         out.apply_deletions = truthy(v.get("applyDeletions")).unwrap_or(false);
+        out.delay = v
+            .get("delayTime")
+            .and_then(|d| d.as_f64().or_else(|| d.as_str().and_then(|s| s.trim().parse().ok())))
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(|s| std::time::Duration::from_secs_f64(s.min(MAX_DELAY_SECS)));
         out.backup_scene = match v.get("backupScene") {
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
@@ -92,6 +102,9 @@ mod tests {
                "clearBackupData":"false","backupScene":"cloud","applyDeletions":true}"#,
         ));
         assert!(!i.clear_backup_data && i.apply_deletions);
+        assert_eq!(BundleInfos::parse(Some(r#"{"delayTime":2}"#)).delay, Some(std::time::Duration::from_secs(2)));
+        assert_eq!(BundleInfos::parse(Some(r#"{"delayTime":"1e9"}"#)).delay, Some(std::time::Duration::from_secs(1800)));
+        assert_eq!(BundleInfos::parse(Some(r#"{"delayTime":-5}"#)).delay, None);
         assert_eq!(i.backup_scene.as_deref(), Some("cloud"));
         assert_eq!(i.mapped_target("com.old.app"), Some("com.new.app"));
         let d: Value = serde_json::from_str(&i.unicast_details()).unwrap();
