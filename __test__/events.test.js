@@ -530,6 +530,50 @@ describe('one active session per device', () => {
     }
   })
 
+  test('a session held by another process: 13500013 naming it; free once it releases or dies', async () => {
+    const { spawn } = require('child_process')
+    const root = device()
+    // A script that opens a session on the same device, says so, and waits for a command.
+    const holder = () => {
+      const script = `
+        const backup = require(${JSON.stringify(require.resolve('backup'))})
+        const s = new backup.SessionRestore({ onFileReady() {}, onBundleBegin() {}, onBundleEnd() {}, onAllBundlesEnd() {}, onBackupServiceDied() {} })
+        console.log('holding')
+        process.stdin.once('data', () => s.release().then(() => process.exit(0)))`
+      const p = spawn(process.execPath, ['-e', script], { env: { ...process.env, BACKUP_DEVICE_ROOT: root }, stdio: ['pipe', 'pipe', 'inherit'] })
+      const ready = new Promise((resolve) => p.stdout.once('data', resolve))
+      const exited = new Promise((resolve) => p.once('exit', resolve))
+      return { p, ready, exited }
+    }
+    const tryOpen = () => {
+      try {
+        new backup.SessionBackup(recorder().callbacks).release()
+        return null
+      } catch (e) {
+        return e
+      }
+    }
+
+    const one = holder()
+    await one.ready
+    const e = tryOpen()
+    expect(e && e.code).toBe(13500013)
+    const info = JSON.parse(e.message).sessionInfo
+    expect(info).toEqual(expect.objectContaining({ error: 'Session Conflict', scenario: 'RESTORE' }))
+    expect(info.name).toContain(String(one.p.pid))
+    one.p.stdin.write('release\n')
+    await one.exited
+    expect(tryOpen()).toBeNull()
+
+    // A holder killed outright does not leave the device blocked.
+    const two = holder()
+    await two.ready
+    expect(tryOpen()).toEqual(expect.objectContaining({ code: 13500013 }))
+    two.p.kill('SIGKILL')
+    await two.exited
+    expect(tryOpen()).toBeNull()
+  })
+
   test('cancel of a bundle that is not in the session answers 13500012', async () => {
     device({ 'com.example.alpha': { files: someFiles('a') } })
     const s = new backup.SessionBackup(recorder().callbacks)

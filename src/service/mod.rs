@@ -3,6 +3,7 @@
 //! of JavaScript.
 
 pub mod capabilities;
+mod device_lock;
 pub mod extension;
 pub mod hooks;
 pub mod infos;
@@ -28,6 +29,8 @@ struct Active {
     session: Weak<Session>,
     caller: String,
     since: SystemTime,
+    /// Holds the device against other processes while the session lives.
+    _lock: Option<device_lock::DeviceLock>,
 }
 
 /// State shared by a device's service and its sessions.
@@ -93,13 +96,27 @@ impl Service {
             if let Some(s) = a.session.upgrade() {
                 return Err(BizError {
                     code: E_SESSION_CONFLICT,
-                    message: conflict_message(&a.caller, a.since, s.kind),
+                    message: conflict_message(&a.caller, a.since, s.kind.scenario()),
                     data: None,
                 });
             }
         }
+        // A session that vanished without letting go: its lock goes before a new one is
+        // taken (two locks of one process conflict too).
+        *active = None;
+        let since = SystemTime::now();
+        let lock = match self.core.device.service_dir() {
+            Ok(dir) => match device_lock::DeviceLock::acquire(&dir, caller, since, kind) {
+                device_lock::Acquire::Held(l) => Some(l),
+                device_lock::Acquire::Conflict(h) => {
+                    return Err(BizError { code: E_SESSION_CONFLICT, message: conflict_message(&h.caller, h.since, &h.scenario), data: None })
+                }
+                device_lock::Acquire::Unavailable => None,
+            },
+            Err(_) => None,
+        };
         let session = Session::new(kind, self.core.device.clone(), self.core.clone(), sink);
-        *active = Some(Active { session: Arc::downgrade(&session), caller: caller.to_string(), since: SystemTime::now() });
+        *active = Some(Active { session: Arc::downgrade(&session), caller: caller.to_string(), since, _lock: lock });
         Ok(session)
     }
 
@@ -165,13 +182,13 @@ pub(crate) fn capability_fd(device: &Device, caps: &serde_json::Value) -> BizRes
 }
 
 /// The reference's session-conflict message: pretty JSON naming the holder.
-fn conflict_message(caller: &str, since: SystemTime, kind: SessionKind) -> String {
+fn conflict_message(caller: &str, since: SystemTime, scenario: &str) -> String {
     let v = serde_json::json!({"sessionInfo": {
         "error": "Session Conflict",
         "userId": "100",
         "name": caller,
         "activeTime": format_local_time(since),
-        "scenario": kind.scenario(),
+        "scenario": scenario,
     }});
     serde_json::to_string_pretty(&v).expect("a Value serialises")
 }
@@ -212,7 +229,7 @@ mod tests {
 
     #[test]
     fn conflict_message_is_the_reference_json() {
-        let m = conflict_message("node", SystemTime::UNIX_EPOCH, SessionKind::Restore);
+        let m = conflict_message("node", SystemTime::UNIX_EPOCH, "RESTORE");
         let v: serde_json::Value = serde_json::from_str(&m).unwrap();
         assert_eq!(v["sessionInfo"]["error"], "Session Conflict");
         assert_eq!(v["sessionInfo"]["scenario"], "RESTORE");
