@@ -446,6 +446,34 @@ test('updateTimer before publishFile applies to the app\'s onRestore: a hanging 
   expect(leftoverChildren()).toEqual([])
 })
 
+test('an extension that dies while the client sends files: the work area is wiped before onBundleEnd(13500004)', async () => {
+  const name = 'com.example.resultapp'
+  installApp(root, name, null)
+  const b = await backupApps('backup', [name])
+  installApp(root, name, 'result-app', { files: {} })
+  const restoreDir = path.join(device.sandboxOf(root, name), WORK_AREA, 'restore')
+  let leftAtEnd
+  const s = await startRestore(b.received, [name], {
+    publish: false,
+    onEvent: (e) => {
+      if (e.ev === 'end') leftAtEnd = fs.existsSync(restoreDir) ? fs.readdirSync(restoreDir) : []
+    },
+  })
+  // Every file is in the work area, unpublished; then the app's process is killed.
+  const count = b.received.get(name).size
+  await s.until(() => s.of(name).filter((e) => e.ev === 'file').length === count)
+  expect(fs.readdirSync(restoreDir)).toEqual(expect.arrayContaining([...b.received.get(name).keys()]))
+  const hosts = leftoverChildren()
+  expect(hosts).toHaveLength(1)
+  process.kill(hosts[0].pid, 'SIGKILL')
+  await s.allEnded
+  await s.session.release()
+  const mine = s.of(name)
+  expectBundleError(mine[mine.length - 1], 13500004, name)
+  expect(leftAtEnd).toEqual([])
+  expect(leftoverChildren()).toEqual([])
+})
+
 describe('backup.getBackupInfo', () => {
   test('starts the app\'s extension, returns what its getBackupInfo() returns, and stops it', () => {
     installApp(root, 'com.example.resultapp', 'result-app')

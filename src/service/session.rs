@@ -400,6 +400,11 @@ impl Session {
         let Some(b) = inner.bundles.remove(name) else { return };
         let released = b.control.released.load(Ordering::Acquire);
         let cancelled = b.control.cancelled.load(Ordering::Acquire);
+        // An extension that died leaves its temp data behind: the reference relaunches it once
+        // to wipe it (CLEAN) before it reports; the service wipes the work area itself.
+        if matches!(&outcome, Outcome::Failed(e) if e.code == E_EXT_DIED) && b.infos.clear_backup_data {
+            let _ = engine::restore::clear_work_area(&b.installed.sandbox);
+        }
         if !released {
             let ev = match outcome {
                 // A cancelled bundle ends without error, as on the device.
