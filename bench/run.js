@@ -7,7 +7,7 @@
 //   --quick            fewer runs (2 for small data, 1 for large)
 //   --runs N           N runs for every case
 //   --only id,id       only these cases (ids: see CASES below)
-//   --incremental      also run the incremental case (A with 1% of files touched)
+//   --no-incremental   skip the incremental case (A with 1% of files touched, then unchanged)
 //   --strict           exit 1 when a target is missed
 //   --keep             keep the work directories (saved backups, tar extractions)
 //   --release          time target/<triple>/release/libbackup.so instead of the built .node
@@ -28,13 +28,14 @@ const { ensureData, smallFiles, FILES_REL, writeRandomFile } = require('./genera
 // ---- options -------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const o = { quick: false, runs: undefined, only: undefined, incremental: false, strict: false, keep: false, addon: undefined }
+  const o = { quick: false, runs: undefined, only: undefined, incremental: true, strict: false, keep: false, addon: undefined }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--quick') o.quick = true
     else if (a === '--runs') o.runs = Number(argv[++i])
     else if (a === '--only') o.only = argv[++i].split(',')
-    else if (a === '--incremental') o.incremental = true
+    else if (a === '--no-incremental') o.incremental = false
+    else if (a === '--incremental') o.incremental = true // the default; kept for old command lines
     else if (a === '--strict') o.strict = true
     else if (a === '--keep') o.keep = true
     else if (a === '--release') o.addon = 'release'
@@ -294,11 +295,47 @@ function incrementalCase() {
       }
     },
     tar: () => timed(() => sh(`tar --listed-incremental=${q(snar)} -C ${q(S.sandbox)} -cf - ${FILES_REL} | cat >/dev/null`)),
-    finish: () => {
-      for (const f of touched) writeRandomFile(path.join(S.tree, f.rel), f.size, data.spec.small.seed, f.index)
-      return `${touched.length} files touched, then put back`
+    finish: async () => {
+      try {
+        return `${touched.length} files touched, then put back; ${await nothingChanged()}`
+      } finally {
+        for (const f of touched) writeRandomFile(path.join(S.tree, f.rel), f.size, data.spec.small.seed, f.index)
+      }
     },
   }
+
+  // Issue 3: an incremental run with nothing changed reads no file content. A listing of A
+  // as it is now, then a run against it with lastIncrementalTime 0 (every file a candidate,
+  // each trusted on size and mtime): what this process read (/proc/self/io rchar, every
+  // thread) minus the baseline it passed and the files it was sent is the content read.
+  async function nothingChanged() {
+    const nowDir = path.join(WORK, `${id}-now`)
+    const outDir = path.join(WORK, `${id}-unchanged`)
+    await ourBackupOrThrow({ incremental: [{ bundleName: S.bundle, lastIncrementalTime: 0 }], saveDir: nowDir })
+    const listing = path.join(nowDir, S.bundle, 'manage.json.rp')
+    const fd = fs.openSync(listing, 'r')
+    let read
+    try {
+      const before = rchar()
+      await ourBackupOrThrow({ incremental: [{ bundleName: S.bundle, lastIncrementalTime: 0, manifestFd: fd }], saveDir: outDir })
+      read = rchar() - before
+    } finally {
+      fs.closeSync(fd)
+    }
+    const sent = fs.readdirSync(path.join(outDir, S.bundle))
+    const delivered = sent.reduce((n, f) => n + fs.statSync(path.join(outDir, S.bundle, f)).size, 0)
+    const content = read - fs.statSync(listing).size - delivered
+    const mib = (b) => `${(b / 2 ** 20).toFixed(2)} MiB`
+    const line = `nothing changed: sent ${sent.filter((f) => !f.endsWith('.rp')).join(', ')}; read ${mib(read)} = baseline ${mib(fs.statSync(listing).size)} + sent ${mib(delivered)} + other ${mib(content)} (A holds ${mib(S.bytes)})`
+    // Config files and the like are a few KiB; reading even 1% of A's files would be ~1.7 MiB.
+    if (content > 256 * 1024) throw new Error(`${line}: file content was read`)
+    return line
+  }
+}
+
+/** Bytes this process has read through read(2) and friends, all threads included. */
+function rchar() {
+  return Number(/^rchar:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))[1])
 }
 
 const CASES = [
