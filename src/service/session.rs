@@ -436,9 +436,18 @@ impl Session {
             (b.installed.clone(), b.version())
         };
         let entry = installed.bundle_dir.join(installed.extension.as_ref().and_then(|e| e.src_entry.clone()).unwrap_or_default());
-        let host = match Host::spawn(&installed, &entry, &version) {
-            Ok(h) => Arc::new(h),
-            Err(e) => return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_FAIL, format!("cannot start the extension of {name}: {e}"))),
+        // Spawned and registered under the lock: a release() or cancel() either comes first
+        // (nothing is spawned) or finds the host and stops it, so none outlives them.
+        let host = {
+            let mut inner = self.lock();
+            let Some(b) = inner.bundles.get_mut(&name) else { return Outcome::Stopped };
+            if control.should_stop() {
+                return Outcome::Stopped;
+            }
+            match Host::spawn(&installed, &entry, &version) {
+                Ok(h) => b.host.insert(Arc::new(h)).clone(),
+                Err(e) => return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_FAIL, format!("cannot start the extension of {name}: {e}"))),
+            }
         };
         // Waited for in slices, so a cancel or release need not wait for a slow start.
         let deadline = std::time::Instant::now() + connect_timeout();
@@ -762,7 +771,8 @@ impl Session {
                 // .backup/restore/) after the unpack.
                 (Ok(_), Some(h)) => {
                     let name = control.name.clone();
-                    let end = run_hook(&h, "onRestoreEx", serde_json::json!([version, restore_info]), &control.timer, &|| false, &|p| {
+                    // Only cancel stops it: release() lets a published bundle finish.
+                    let end = run_hook(&h, "onRestoreEx", serde_json::json!([version, restore_info]), &control.timer, &|| control.should_stop(), &|p| {
                         s.emit(Event::Process { bundle: name.clone(), process: p })
                     });
                     let outcome = s.hook_outcome(&name, &h, end).unwrap_or(Outcome::Done);
@@ -828,7 +838,7 @@ impl Session {
 
     /// The live extension host of `bundle`, while it runs in this session.
     pub fn running_host(&self, bundle: &str) -> Option<Arc<Host>> {
-        self.lock().bundles.get(bundle).and_then(|b| b.host.clone()).filter(|h| h.dead().is_none())
+        self.lock().bundles.get(bundle).filter(|b| b.state != State::Connecting).and_then(|b| b.host.clone()).filter(|h| h.dead().is_none())
     }
 
     /// `updateSendRate`: only for a running bundle of a backup session.
