@@ -1,0 +1,143 @@
+//! A bundle's extension host: starting it, waiting until it is ready, beginning the bundle,
+//! and turning the end of an app hook into the bundle's outcome.
+
+use super::*;
+
+impl Session {
+    // ---- extensions -----------------------------------------------------------------------
+
+    /// Starts the bundle's extension host and waits until it is ready, then begins the
+    /// bundle: backup runs on in this worker; restore waits here for the client's files
+    /// (the framework timer) until `publishFile` hands the bundle to its unpack worker.
+    pub(super) fn connect_and_run(self: &Arc<Self>, control: Arc<BundleControl>) -> Outcome {
+        let name = control.name.clone();
+        let (installed, version) = {
+            let inner = self.lock();
+            let Some(b) = inner.bundles.get(&name) else { return Outcome::Stopped };
+            (b.installed.clone(), b.version())
+        };
+        let entry = installed.bundle_dir.join(installed.extension.as_ref().and_then(|e| e.src_entry.clone()).unwrap_or_default());
+        // Spawned and registered under the lock: a release() or cancel() either comes first
+        // (nothing is spawned) or finds the host and stops it, so none outlives them.
+        let host = {
+            let mut inner = self.lock();
+            let Some(b) = inner.bundles.get_mut(&name) else { return Outcome::Stopped };
+            if control.should_stop() {
+                return Outcome::Stopped;
+            }
+            match Host::spawn(&installed, &entry, &version) {
+                Ok(h) => b.host.insert(Arc::new(h)).clone(),
+                Err(e) => return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_FAIL, format!("cannot start the extension of {name}: {e}"))),
+            }
+        };
+        // Waited for in slices, so a cancel or release need not wait for a slow start.
+        let deadline = std::time::Instant::now() + connect_timeout();
+        let ready = loop {
+            let slice = deadline.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(100));
+            match host.wait_ready(slice) {
+                Err(ReadyError::Timeout) if std::time::Instant::now() < deadline => {
+                    if control.should_stop() {
+                        host.kill();
+                        return Outcome::Stopped;
+                    }
+                }
+                other => break other,
+            }
+        };
+        match ready {
+            Ok(()) => {}
+            Err(ReadyError::Timeout) => {
+                host.kill();
+                return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_TIMEOUT, format!("the extension of {name} was not ready within {} ms", connect_timeout().as_millis())));
+            }
+            Err(ReadyError::Failed(why)) => {
+                host.kill();
+                return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_TIMEOUT, why));
+            }
+        }
+        {
+            let mut inner = self.lock();
+            let Some(b) = inner.bundles.get_mut(&name) else { return Outcome::Stopped };
+            if control.should_stop() {
+                return Outcome::Stopped;
+            }
+            b.state = State::Running;
+            b.host = Some(host.clone());
+            match self.kind {
+                SessionKind::Restore => {
+                    let _ = engine::restore::clear_work_area(&b.installed.sandbox);
+                    self.emit(Event::BundleBegin(Ok(name.clone())));
+                    let queued = std::mem::take(&mut b.queued_handles);
+                    let sandbox = b.installed.sandbox.clone();
+                    for uri in queued {
+                        self.emit(Event::FileReady(Self::open_handle(&sandbox, &name, &uri)));
+                    }
+                }
+                _ => self.emit(Event::BundleBegin(Ok(name.clone()))),
+            }
+        }
+        match self.kind {
+            SessionKind::Restore => self.await_publish(&control, &host),
+            _ => {
+                let (job, incremental, backup_info) = {
+                    let inner = self.lock();
+                    let Some(b) = inner.bundles.get(&name) else { return Outcome::Stopped };
+                    let job = self.backup_job(b);
+                    let incremental = (self.kind == SessionKind::IncrementalBackup).then(|| engine::incremental::IncrementalJob {
+                        backup: job.clone(),
+                        last_incremental_time: b.req.last_incremental_time.unwrap_or(0),
+                        baseline: b.req.baseline.clone(),
+                    });
+                    (job, incremental, b.infos.unicast_details())
+                };
+                // The app prepares its data first; a non-empty result is reported at once.
+                let end = run_hook(&host, "onBackupEx", serde_json::json!([backup_info]), &control.timer, &|| control.should_stop(), &|p| {
+                    self.emit(Event::Process { bundle: name.clone(), process: p })
+                });
+                if let Some(outcome) = self.hook_outcome(&name, &host, end) {
+                    return outcome;
+                }
+                let outcome = self.run_backup(job, incremental, control.clone(), Some(&host));
+                self.release_app(&host);
+                outcome
+            }
+        }
+    }
+
+    /// Turns the end of a hook into the bundle's outcome (`None`: it returned; go on),
+    /// sending `onResultReport` as the reference does.
+    pub(super) fn hook_outcome(&self, name: &str, host: &Host, end: HookEnd) -> Option<Outcome> {
+        match end {
+            HookEnd::Returned { value, .. } => {
+                if let Some(v) = value.filter(|v| !v.is_empty()) {
+                    self.emit(Event::ResultReport { bundle: name.to_string(), result: v });
+                }
+                None
+            }
+            HookEnd::AppError(msg) => {
+                self.emit(Event::ResultReport { bundle: name.to_string(), result: error_result_json(E_EXT_THROW, &msg) });
+                self.release_app(host);
+                Some(Outcome::Failed(BizError::with_detail(E_EXT_THROW, msg)))
+            }
+            HookEnd::Died(why) => Some(Outcome::Failed(BizError::with_detail(E_EXT_DIED, why))),
+            HookEnd::Timeout(why) => {
+                self.release_app(host);
+                host.kill();
+                Some(Outcome::Failed(BizError::with_detail(E_TIMEOUT, why)))
+            }
+            HookEnd::Stopped => {
+                host.kill();
+                Some(Outcome::Stopped)
+            }
+        }
+    }
+
+    /// The app's `onRelease` (at most 5 s), then the host is asked to exit.
+    pub(super) fn release_app(&self, host: &Host) {
+        if host.dead().is_none() {
+            let _ = host.call("onRelease", serde_json::json!([]), Duration::from_secs(5));
+        }
+        host.stop(Duration::from_secs(1));
+    }
+
+}

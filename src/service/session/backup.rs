@@ -1,0 +1,97 @@
+//! A backup bundle's data phase: the scan and packing of the engine, under the send rate and
+//! the framework timer, its files handed to the client as they are ready.
+
+use super::*;
+
+impl Session {
+    // ---- backup -------------------------------------------------------------------------
+
+    pub(super) fn backup_job(&self, b: &Bundle) -> engine::backup::BackupJob {
+        let scene = b.infos.backup_scene.clone();
+        let (includes, excludes) = b.installed.config.scan_lists(scene.as_deref());
+        engine::backup::BackupJob {
+            sandbox: b.installed.sandbox.clone(),
+            includes,
+            excludes,
+            spool_dir: b.installed.work_area().join("backup"),
+        }
+    }
+
+    pub(super) fn run_backup(
+        self: &Arc<Self>,
+        job: engine::backup::BackupJob,
+        incremental: Option<engine::incremental::IncrementalJob>,
+        control: Arc<BundleControl>,
+        host: Option<&Host>,
+    ) -> Outcome {
+        let name = control.name.clone();
+        // An incremental backup first waits the infos' `delayTime` (the reference's SA
+        // sleeps before it builds the listing); cancel and release cut the wait short.
+        if incremental.is_some() {
+            let delay = self.lock().bundles.get(&name).and_then(|b| b.infos.delay);
+            if let Some(delay) = delay {
+                let until = std::time::Instant::now() + delay;
+                while std::time::Instant::now() < until {
+                    if control.should_stop() {
+                        return Outcome::Stopped;
+                    }
+                    std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)));
+                }
+            }
+        }
+        // The framework timer of the data phase: max(900 s, 30 s + 3 s per 3 MiB), grown
+        // with the data as it is found (the reference sizes it from the scan's total).
+        let started = std::time::Instant::now();
+        let seen = std::sync::atomic::AtomicU64::new(0);
+        let expired = || started.elapsed() > framework_timeout(seen.load(Ordering::Relaxed));
+        let timed_out = AtomicBool::new(false);
+        let mut sink = |out: engine::Output| {
+            seen.fetch_add(out.file.metadata().map(|m| m.len()).unwrap_or(0), Ordering::Relaxed);
+            // manage.json closes the bundle and is never held back by the rate.
+            if out.uri != "manage.json" && !control.rate.acquire(&|| control.should_stop() || expired()) {
+                timed_out.store(expired(), Ordering::Relaxed);
+                return Flow::Stop;
+            }
+            if control.should_stop() {
+                return Flow::Stop;
+            }
+            if expired() {
+                timed_out.store(true, Ordering::Relaxed);
+                return Flow::Stop;
+            }
+            self.emit(Event::FileReady(Ok(FileOut {
+                bundle_name: name.clone(),
+                uri: out.uri,
+                fd: out.file.into(),
+                manifest_fd: out.report.map(Into::into),
+            })));
+            Flow::Continue
+        };
+        let result = match &incremental {
+            Some(inc) => engine::incremental::run_incremental(inc, &mut sink),
+            None => engine::backup::run_full(&job, &mut sink),
+        };
+        if self.clear_backup_data(&name) {
+            let _ = engine::restore::clear_work_area(&job.sandbox);
+        }
+        // An extension that died while its data was packed ends the bundle as dead.
+        if let Some(why) = host.and_then(Host::dead) {
+            if !matches!(result, Err(engine::EngineError::Stopped)) {
+                return Outcome::Failed(BizError::with_detail(E_EXT_DIED, why));
+            }
+        }
+        match result {
+            Ok(_) => Outcome::Done,
+            Err(engine::EngineError::Stopped) if timed_out.load(Ordering::Relaxed) => {
+                Outcome::Failed(BizError::with_detail(E_TIMEOUT, "the data was not taken within the framework timer"))
+            }
+            Err(engine::EngineError::Stopped) => Outcome::Stopped,
+            Err(e) => Outcome::Failed(e.to_biz()),
+        }
+    }
+
+    /// `clearBackupData` ("true" unless the infos say "false"): wipe the work area at the end.
+    pub(super) fn clear_backup_data(&self, name: &str) -> bool {
+        self.lock().bundles.get(name).map(|b| b.infos.clear_backup_data).unwrap_or(true)
+    }
+}
