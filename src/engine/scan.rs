@@ -6,7 +6,11 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use std::os::fd::OwnedFd;
+
 use globset::{Glob, GlobBuilder, GlobMatcher};
+use nix::fcntl::{open, AtFlags, OFlag};
+use nix::sys::stat::{fstatat, Mode, SFlag};
 use walkdir::WalkDir;
 
 use super::{ScanEntry, PATH_MAX};
@@ -131,8 +135,51 @@ impl Excludes {
     }
 }
 
+/// Stats each entry relative to an open fd of its directory: one short lookup per entry,
+/// where walkdir's own `metadata()` walks the whole path again for every file (a quarter of
+/// an incremental backup's time on a 20,000-file tree). Slot `d` holds the directory of the
+/// entries at depth `d`, so coming back up from a subdirectory reuses the parent's fd.
+#[derive(Default)]
+struct DirStat {
+    dirs: Vec<(PathBuf, Option<OwnedFd>)>,
+}
+
+/// What the scan keeps of a stat.
+struct Stat {
+    size: u64,
+    mode: u32,
+    mtime: (i64, i64),
+    atime: (i64, i64),
+}
+
+impl DirStat {
+    fn stat(&mut self, e: &walkdir::DirEntry) -> Option<Stat> {
+        let parent = e.path().parent()?;
+        let d = e.depth();
+        if self.dirs.get(d).is_none_or(|(p, _)| p != parent) {
+            self.dirs.truncate(d);
+            while self.dirs.len() < d {
+                self.dirs.push((PathBuf::new(), None)); // never used: entries come depth first
+            }
+            let fd = open(parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
+            self.dirs.push((parent.to_path_buf(), fd));
+        }
+        match &self.dirs[d].1 {
+            Some(fd) => fstatat(fd, e.file_name(), AtFlags::AT_SYMLINK_NOFOLLOW).ok().map(|st| Stat {
+                size: st.st_size as u64,
+                mode: st.st_mode,
+                mtime: (st.st_mtime, st.st_mtime_nsec),
+                atime: (st.st_atime, st.st_atime_nsec),
+            }),
+            // A directory that cannot be opened (no read permission): stat by path.
+            None => e.metadata().ok().map(|md| Stat { size: md.size(), mode: md.mode(), mtime: (md.mtime(), md.mtime_nsec()), atime: (md.atime(), md.atime_nsec()) }),
+        }
+    }
+}
+
 fn walk(sandbox: &Path, root: &Path, excludes: &Excludes, found: &mut BTreeMap<String, ScanEntry>) {
     let work_area = sandbox.join(WORK_AREA);
+    let mut stats = DirStat::default();
     let mut it = WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter();
     while let Some(e) = it.next() {
         // Unreadable entries are skipped, as the reference skips EACCES.
@@ -155,15 +202,20 @@ fn walk(sandbox: &Path, root: &Path, excludes: &Excludes, found: &mut BTreeMap<S
             }
             continue;
         }
-        let Ok(md) = e.metadata() else { continue };
+        let Some(st) = stats.stat(&e) else { continue };
+        // A file swapped for something else since the directory was read is skipped too.
+        let kind = st.mode & (SFlag::S_IFMT.bits() as u32);
+        if kind != if is_dir { SFlag::S_IFDIR.bits() as u32 } else { SFlag::S_IFREG.bits() as u32 } {
+            continue;
+        }
         found.entry(sp.clone()).or_insert_with(|| ScanEntry {
             sandbox_path: sp,
             fs_path: e.path().to_path_buf(),
             is_dir,
-            size: if is_dir { 0 } else { md.size() },
-            mode: md.mode(),
-            mtime: (md.mtime(), md.mtime_nsec()),
-            atime: (md.atime(), md.atime_nsec()),
+            size: if is_dir { 0 } else { st.size },
+            mode: st.mode,
+            mtime: st.mtime,
+            atime: st.atime,
         });
     }
 }
