@@ -7,22 +7,7 @@
 
 const fs = require('fs')
 const path = require('path')
-const native = require('./binding.js')
-
-// The service starts each app's BackupExtensionAbility in a child process running this
-// script (DESIGN.md §3).
-const EXTENSION_HOST = path.join(__dirname, 'lib', 'extension-host.js')
-
-// The service reads BACKUP_DEVICE_ROOT and friends when a call is made. They are handed over
-// from `process.env` before each call because under Jest (or any vm context) `process.env`
-// is a per-file copy that the native side cannot see.
-function syncEnvironment() {
-  const vars = { BACKUP_EXTENSION_HOST: EXTENSION_HOST }
-  for (const [k, v] of Object.entries(process.env)) {
-    if ((k.startsWith('BACKUP_') || k === 'XDG_DATA_HOME') && typeof v === 'string') vars[k] = v
-  }
-  native.useEnvironment(vars)
-}
+const { native, syncEnvironment } = require('./lib/native.js')
 
 const KIND = { backup: 0, restore: 1, incremental: 2 }
 

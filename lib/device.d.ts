@@ -65,3 +65,10 @@ export function snapshotTree(dir: string, opts?: { exclude?: string[] }): Snapsh
 export function diffSnapshots(a: Snapshot, b: Snapshot, opts?: { dirMtime?: boolean }): string[]
 /** A sandbox-relative path without leading or trailing '/'; throws for '..', '.' or empty segments. */
 export function relativePath(p: string): string
+/**
+ * A testing aid: the backup service of `root` (default: BACKUP_DEVICE_ROOT or the default
+ * device) stops as if it had died. Its active session, if it has work in flight, gets
+ * `onBackupServiceDied` and nothing after it; its calls then fail with 13900020; the device is
+ * free for a new session. Returns whether a session was active. Needs the built addon.
+ */
+export function simulateServiceDeath(root?: string): boolean

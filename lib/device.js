@@ -321,7 +321,28 @@ function diffSnapshots(a, b, { dirMtime = false } = {}) {
   return diffs
 }
 
+/**
+ * A testing aid: the backup service of `root` (default: BACKUP_DEVICE_ROOT or the default
+ * device) stops as if it had died. Its active session, if it has work in flight, gets
+ * `onBackupServiceDied` and no other event after it; its calls then fail with 13900020; its
+ * bundles stop, their extensions are killed and their temp data removed; the device is free
+ * for a new session. Returns whether a session was active. Needs the built addon.
+ */
+function simulateServiceDeath(root) {
+  const { native, syncEnvironment } = require('./native.js')
+  const saved = process.env.BACKUP_DEVICE_ROOT
+  if (root !== undefined) process.env.BACKUP_DEVICE_ROOT = path.resolve(root)
+  try {
+    syncEnvironment()
+    return native.stopService()
+  } finally {
+    if (saved === undefined) delete process.env.BACKUP_DEVICE_ROOT
+    else process.env.BACKUP_DEVICE_ROOT = saved
+  }
+}
+
 module.exports = {
+  simulateServiceDeath,
   WORK_AREA,
   defaultRoot,
   createDevice,

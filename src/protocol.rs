@@ -76,6 +76,9 @@ pub enum Request {
     UpdateSendRate { bundle: String, rate: u32 },
     /// Module: `Reply::Text` (None when the service cannot answer).
     GetBackupInfo { bundle: String },
+    /// Module, a testing aid: the device's service stops as if it had died. Its active
+    /// session gets `ServiceDied` and nothing after; `Reply::Bool` says whether one existed.
+    StopService,
 }
 
 #[derive(Debug)]

@@ -104,7 +104,13 @@ impl EventHub {
                 }
                 ("onBackupSizeReport", string(&report)?, undef()?)
             }
-            Event::ServiceDied => ("onBackupServiceDied", undef()?, undef()?),
+            Event::ServiceDied => {
+                // Nothing follows a dead service.
+                if !self.is_busy() {
+                    self.close();
+                }
+                ("onBackupServiceDied", undef()?, undef()?)
+            }
         };
         Ok(FnArgs::from((name.to_string(), a, b)))
     }

@@ -157,6 +157,13 @@ pub fn update_send_rate(env: &Env, args: Vec<Unknown>) -> Result<bool> {
     Ok(matches!(client::call(Request::UpdateSendRate { bundle, rate: rate as u32 }), Ok(Reply::Bool(true))))
 }
 
+/// A testing aid, not part of the documented API (`require('backup/device')` exposes it): the
+/// device's service stops as if it had died. `true` when a session was active.
+#[napi(js_name = "stopService")]
+pub fn stop_service() -> bool {
+    matches!(client::call(Request::StopService), Ok(Reply::Bool(true)))
+}
+
 // ---- sessions ----------------------------------------------------------------------------
 
 /// The native half of `SessionBackup`, `SessionRestore` and `IncrementalBackupSession`

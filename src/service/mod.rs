@@ -50,6 +50,19 @@ impl ServiceCore {
         }
     }
 
+    /// The service "dies": the active session learns it, and the device is free for the
+    /// next session, as after the SA restarts.
+    fn stop(&self) -> bool {
+        let active = self.active.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match active.and_then(|a| a.session.upgrade()) {
+            Some(s) => {
+                s.service_died();
+                true
+            }
+            None => false,
+        }
+    }
+
     fn active_session(&self) -> Option<Arc<Session>> {
         self.active.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|a| a.session.upgrade())
     }
@@ -136,6 +149,7 @@ impl Service {
                 self.core.active_session().map(|s| s.update_timer(&bundle, timeout_ms)).unwrap_or(false),
             )),
             Request::GetBackupInfo { bundle } => Ok(Reply::Text(self.backup_info(&bundle))),
+            Request::StopService => Ok(Reply::Bool(self.core.stop())),
             other => Err(BizError::with_detail(E_INVAL, format!("{other:?} needs a session"))),
         }
     }

@@ -124,6 +124,8 @@ pub struct Session {
     workers_done: Condvar,
     /// The client asked for `release()` (its request may still be in flight).
     release_requested: AtomicBool,
+    /// The service died under this session: `ServiceDied` was its last event.
+    dead: AtomicBool,
 }
 
 /// How a bundle's work ended, from the worker's point of view.
@@ -148,6 +150,7 @@ impl Session {
             inner: Mutex::new(Inner { bundles: BTreeMap::new(), next_seq: 0, released: false, workers: 0, finishing_after_release: false, detached: false, size_scan: false }),
             workers_done: Condvar::new(),
             release_requested: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
         })
     }
 
@@ -170,16 +173,23 @@ impl Session {
     }
 
     fn emit(&self, ev: Event) {
-        (self.sink)(ev)
+        // Nothing follows the death of the service, whatever a worker still finishes.
+        if !self.dead.load(Ordering::Acquire) || matches!(ev, Event::ServiceDied) {
+            (self.sink)(ev)
+        }
     }
 
     /// Whether the session still has work that will produce events.
     pub fn is_busy(&self) -> bool {
         let inner = self.lock();
-        !inner.bundles.is_empty() || inner.size_scan
+        !self.dead.load(Ordering::Acquire) && (!inner.bundles.is_empty() || inner.size_scan)
     }
 
     pub fn handle(self: &Arc<Self>, req: Request) -> BizResult<Reply> {
+        if self.dead.load(Ordering::Acquire) {
+            // As on a device: the restarted service has no session for this object.
+            return Err(BizError::with_detail(E_INVAL, "the backup service died; this session is gone (open a new one)"));
+        }
         if self.lock().released {
             return Err(BizError::with_detail(E_INVAL, "the session was released"));
         }
@@ -522,6 +532,40 @@ impl Session {
 
     fn sandbox_of(&self, bundle: &str) -> Option<std::path::PathBuf> {
         self.lock().bundles.get(bundle).map(|b| b.installed.sandbox.clone())
+    }
+
+    /// The service died (`StopService`): every bundle stops at once, whatever its state, its
+    /// extension is killed and its temp data removed; the client gets `onBackupServiceDied`
+    /// and no other event after it.
+    pub fn service_died(self: &Arc<Self>) {
+        let mut inner = self.lock();
+        if self.dead.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        inner.released = true;
+        inner.finishing_after_release = false;
+        let mut work_areas = Vec::new();
+        for (_, b) in std::mem::take(&mut inner.bundles) {
+            b.control.released.store(true, Ordering::Release);
+            b.control.rate.set_rate(b.control.rate.rate()); // wake a paused sender
+            if let Some(host) = &b.host {
+                host.kill();
+            }
+            // A published restore unpacks from its work area until it is done (staged, so
+            // the app's data is never half-restored); it clears that area itself.
+            if b.state != State::Publishing {
+                work_areas.push(b.installed.sandbox.clone());
+            }
+        }
+        // Backup workers notice the flag between files: wait, so none still writes its spool.
+        while inner.workers > 0 && self.kind != SessionKind::Restore {
+            inner = self.workers_done.wait_timeout(inner, Duration::from_millis(100)).unwrap().0;
+        }
+        drop(inner);
+        for sandbox in work_areas {
+            let _ = engine::restore::clear_work_area(&sandbox);
+        }
+        self.emit(Event::ServiceDied);
     }
 
     /// Ends the session as the reference does: backup bundles are dropped at once without

@@ -1,0 +1,104 @@
+'use strict'
+// onBackupServiceDied (ohos-behaviour.md §1.1 "Service death"), driven by the testing aid
+// `simulateServiceDeath` of backup/device: the session with work in flight gets
+// onBackupServiceDied(undefined, undefined) and nothing after it, its later calls fail with
+// 13900020, no extension or temp data is left, and the device takes a new session.
+const fs = require('fs')
+const path = require('path')
+const { spawn } = require('child_process')
+const backup = require('backup')
+const device = require('backup/device')
+const { installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, WORK_AREA } = require('./extensions/support.js')
+
+jest.setTimeout(30000)
+
+let root
+beforeEach(() => {
+  root = device.createDevice()
+  process.env.BACKUP_DEVICE_ROOT = root
+  process.env.BACKUP_EXTENSION_LOG = 'off'
+})
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }))
+
+const until = async (pred) => {
+  while (!pred()) await sleep(10)
+}
+const workAreaLeft = (name) => {
+  const dir = path.join(device.sandboxOf(root, name), WORK_AREA)
+  return ['backup', 'restore'].flatMap((d) => (fs.existsSync(path.join(dir, d)) ? fs.readdirSync(path.join(dir, d)) : []))
+}
+
+for (const kind of ['backup', 'incremental']) {
+  test(`${kind}: a running and a waiting bundle; the service dies: onBackupServiceDied last, then 13900020`, async () => {
+    const names = ['com.example.hangsone', 'com.example.hangstwo', 'com.example.hangsthree', 'com.example.waitingapp']
+    for (const n of names) installApp(root, n, 'hangs-app')
+    const s = recordSession(kind)
+    const list = kind === 'incremental' ? names.map((n) => ({ bundleName: n, lastIncrementalTime: 0, manifestFd: -1 })) : names
+    await s.session.appendBundles(list)
+    await until(() => names.slice(0, 3).every((n) => extRecord(root, n, 'onBackup')))
+
+    expect(device.simulateServiceDeath()).toBe(true)
+    await until(() => s.count('died') === 1)
+    await sleep(200)
+    const died = s.events.findIndex((e) => e.ev === 'died')
+    expect(died).toBe(s.events.length - 1) // nothing after it
+    expect(s.events.filter((e) => e.ev === 'end' || e.ev === 'all')).toEqual([])
+    for (const n of names.slice(0, 3)) {
+      expect(alive(extRecord(root, n, 'onBackup').pid)).toBe(false)
+      expect(workAreaLeft(n)).toEqual([])
+    }
+    expect(extRecord(root, 'com.example.waitingapp', 'onBackup')).toBeNull()
+    expect(leftoverChildren()).toEqual([])
+
+    // The session is gone: its calls fail; the device takes a new session.
+    await expect(s.session.appendBundles(list.slice(0, 1))).rejects.toMatchObject({ code: 13900020 })
+    await expect(s.session.release()).rejects.toMatchObject({ code: 13900020 })
+    expect(device.simulateServiceDeath()).toBe(false) // no session any more
+    installApp(root, 'com.example.plainapp', null)
+    const after = await backupApps('backup', ['com.example.plainapp'])
+    expect(after.kinds('com.example.plainapp')).toEqual(['begin', 'file', 'file', 'end'])
+  })
+}
+
+test('restore: a bundle receiving files; the service dies: its files are removed, onBackupServiceDied last', async () => {
+  const name = 'com.example.resultapp'
+  installApp(root, name, null)
+  const b = await backupApps('backup', [name])
+  installApp(root, name, 'result-app', { files: {} })
+  const s = await startRestore(b.received, [name], { publish: false })
+  await until(() => s.of(name).filter((e) => e.ev === 'file').length === b.received.get(name).size)
+  expect(workAreaLeft(name).length).toBeGreaterThan(0)
+
+  expect(device.simulateServiceDeath(root)).toBe(true)
+  await until(() => s.count('died') === 1)
+  await sleep(200)
+  expect(s.events[s.events.length - 1].ev).toBe('died')
+  expect(s.kinds(name).filter((k) => k !== 'file')).toEqual(['begin'])
+  expect(workAreaLeft(name)).toEqual([])
+  expect(leftoverChildren()).toEqual([])
+  await expect(s.session.publishFile({ bundleName: name, uri: '' })).rejects.toMatchObject({ code: 13900020 })
+})
+
+test('a script whose service dies while it waits: onBackupServiceDied reaches it and the process exits by itself', async () => {
+  installApp(root, 'com.example.hangsapp', 'hangs-app')
+  const script = `
+    const backup = require(${JSON.stringify(require.resolve('backup'))})
+    const device = require(${JSON.stringify(require.resolve('backup/device'))})
+    const s = new backup.SessionBackup({
+      onFileReady() {}, onBundleEnd() {}, onAllBundlesEnd() { console.log('all') },
+      onBundleBegin(err, name) { setTimeout(() => device.simulateServiceDeath(), 200) },
+      onBackupServiceDied(...args) { console.log('died ' + JSON.stringify(args)) },
+    })
+    s.appendBundles(['com.example.hangsapp'])`
+  const out = await new Promise((resolve) => {
+    const p = spawn(process.execPath, ['-e', script], { env: { ...process.env, BACKUP_DEVICE_ROOT: root }, stdio: ['ignore', 'pipe', 'inherit'] })
+    let text = ''
+    p.stdout.on('data', (d) => (text += d))
+    const timer = setTimeout(() => p.kill('SIGKILL'), 10000)
+    p.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, text })
+    })
+  })
+  expect(out).toEqual({ code: 0, signal: null, text: 'died [null,null]\n' })
+})
