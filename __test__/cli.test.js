@@ -94,6 +94,45 @@ test('backup then restore gives the data back; a failed bundle makes the exit co
   expect(r.err).toMatch(/1 bundle\(s\) failed: com\.example\.noext/)
 })
 
+test('an incremental chain: --incremental, then --since; restored folder by folder with --apply-deletions', () => {
+  const root = path.join(tmp, 'dev-chain')
+  expect(cli('init', root).code).toBe(0)
+  const APP = 'com.example.diary'
+  const T0 = Date.UTC(2024, 0, 1)
+  device.installBundle(root, APP, {
+    files: { [`${FILES}/a.txt`]: { content: 'a v1', mtime: T0 }, [`${FILES}/b.txt`]: { content: 'b v1', mtime: T0 }, [`${FILES}/gone.txt`]: { content: 'old', mtime: T0 } },
+  })
+  const sandbox = device.sandboxOf(root, APP)
+  const first = path.join(tmp, 'night1')
+  let r = cli('backup', first, APP, '--incremental', '--root', root, '--json')
+  expect(r.code).toBe(0)
+  expect(JSON.parse(fs.readFileSync(path.join(first, 'backup-run.json'), 'utf8'))).toEqual({ incremental: true, startedAt: expect.any(Number), bundles: [APP] })
+  expect(fs.readdirSync(path.join(first, APP))).toContain('manage.json.rp')
+
+  // The next night: a changed, b unchanged, gone deleted, c new.
+  device.writeFiles(root, APP, { [`${FILES}/a.txt`]: 'a v2', [`${FILES}/c.txt`]: 'c new' })
+  fs.rmSync(path.join(sandbox, FILES, 'gone.txt'))
+  const after = device.snapshotTree(sandbox)
+  const second = path.join(tmp, 'night2')
+  r = cli('backup', second, APP, '--since', first, '--root', root, '--json')
+  expect(r.code).toBe(0)
+  const tars = fs.readdirSync(path.join(second, APP)).filter((f) => f.endsWith('.tar'))
+  expect(tars).toHaveLength(1)
+  const listed = require('child_process').execFileSync('tar', ['-tf', path.join(second, APP, tars[0])], { encoding: 'utf8' }).split('\n').filter((l) => l.endsWith('.txt'))
+  expect(listed.sort()).toEqual([`/${FILES}/a.txt`, `/${FILES}/c.txt`]) // only what changed travels
+
+  // Restore the chain onto an empty app, oldest first; deletions applied by the last folder.
+  device.wipeApp(root, APP)
+  expect(cli('restore', first, '--root', root).code).toBe(0)
+  expect(cli('restore', second, '--apply-deletions', '--root', root).code).toBe(0)
+  expect(device.diffSnapshots(after, device.snapshotTree(sandbox))).toEqual([])
+
+  // --since a folder that no backup run wrote is a usage error.
+  r = cli('backup', path.join(tmp, 'night3'), APP, '--since', path.join(tmp, 'nowhere'), '--root', root)
+  expect(r.code).toBe(2)
+  expect(r.err).toMatch(/holds no backup-run\.json/)
+})
+
 test('usage errors exit 2 with a clear message', () => {
   // Usage mistakes exit 2, a refusal while running exits 1; both say what is wrong.
   const bad = [

@@ -19,7 +19,12 @@ Commands:
   list                              the installed apps and their data
   caps                              the device's capability file (getLocalCapabilities)
   backup <outDir> <bundle>...       back up apps into <outDir>/<bundle>/
-  restore <inDir> [bundle]...       restore apps from a backup folder (default: all in it)
+  backup <outDir> <bundle>... --incremental [--since <prevDir>]
+                                    an incremental backup: only what changed since the backup in
+                                    <prevDir> travels (without --since, or for a bundle new to
+                                    it, everything); each file comes with its .rp report
+  restore <inDir> [bundle]...       restore apps from a backup folder (default: all in it); a
+                                    chain is restored folder by folder, oldest first
   help                              this text
 
 Options:
@@ -31,8 +36,15 @@ Options:
   --config <json|file>      install: backup_config.json (default {"allowToBackupRestore":true})
   --device-type <s>         init: deviceType in device.json
   --system-name <s>         init: systemFullName in device.json
+  --incremental             backup: an incremental backup (IncrementalBackupSession)
+  --since <prevDir>         backup: the previous run of the chain (implies --incremental)
+  --apply-deletions         restore: also remove the files that were gone at that backup
+                            (restore infos {"applyDeletions": true})
   --json                    list, backup, restore: print JSON
 `
+
+// What a backup run records beside its bundle folders, for the next run's --since.
+const RUN_FILE = 'backup-run.json'
 
 class UsageError extends Error {}
 
@@ -47,6 +59,9 @@ const OPTIONS = {
   'device-type': { type: 'string' },
   'system-name': { type: 'string' },
   json: { type: 'boolean' },
+  incremental: { type: 'boolean' },
+  since: { type: 'string' },
+  'apply-deletions': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 }
 
@@ -214,8 +229,12 @@ const commands = {
     need(args, 2, 'output folder and at least one bundle name')
     const [outDir, ...bundles] = args
     const root = deviceRoot(values)
-    const r = await require('./client').backupToDir({ bundles, outDir: path.resolve(outDir), root })
-    return report('backed up', r, values, path.resolve(outDir), (s) => s.files.length)
+    const out = path.resolve(outDir)
+    const incremental = values.incremental || values.since !== undefined
+    const requests = incremental ? chainRequests(bundles, values.since) : bundles
+    const r = await require('./client').backupToDir({ bundles: requests, outDir: out, root })
+    fs.writeFileSync(path.join(out, RUN_FILE), JSON.stringify({ incremental, startedAt: r.startedAt, bundles }, null, 2) + '\n')
+    return report(incremental ? 'backed up (incremental)' : 'backed up', r, values, out, (s) => s.files.length)
   },
 
   async restore(values, args) {
@@ -223,7 +242,9 @@ const commands = {
     const [inDir, ...bundles] = args
     if (!fs.statSync(inDir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`no backup folder ${path.resolve(inDir)}`)
     const root = deviceRoot(values)
-    const r = await require('./client').restoreFromDir({ inDir: path.resolve(inDir), bundles: bundles.length ? bundles : undefined, root })
+    const names = bundles.length ? bundles : bundleFolders(path.resolve(inDir))
+    const infos = values['apply-deletions'] ? names.map(() => JSON.stringify({ applyDeletions: true })) : undefined
+    const r = await require('./client').restoreFromDir({ inDir: path.resolve(inDir), bundles: names, infos, root })
     if (!Object.keys(r.bundles).length) throw new Error(`nothing to restore in ${path.resolve(inDir)}`)
     return report('restored', r, values, root, (s) => s.files)
   },
@@ -231,6 +252,33 @@ const commands = {
   help() {
     process.stdout.write(USAGE)
   },
+}
+
+// The incremental requests of a run after `since` (undefined: the first run of a chain). A
+// bundle whose listing `since` lacks travels whole.
+function chainRequests(bundles, since) {
+  if (since === undefined) return bundles.map((bundleName) => ({ bundleName, lastIncrementalTime: 0 }))
+  const prev = path.resolve(since)
+  let run
+  try {
+    run = JSON.parse(fs.readFileSync(path.join(prev, RUN_FILE), 'utf8'))
+  } catch {
+    throw new UsageError(`${prev} holds no ${RUN_FILE}: --since takes a folder written by 'ohos-backup backup'`)
+  }
+  if (!Number.isInteger(run.startedAt)) throw new UsageError(`${path.join(prev, RUN_FILE)} has no startedAt`)
+  return bundles.map((bundleName) => {
+    const listing = path.join(prev, bundleName, 'manage.json.rp')
+    return fs.existsSync(listing) ? { bundleName, lastIncrementalTime: run.startedAt, baseline: listing } : { bundleName, lastIncrementalTime: 0 }
+  })
+}
+
+// The bundle folders of a backup folder (what `restore` plays back by default).
+function bundleFolders(dir) {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
 }
 
 // Per-bundle lines and a total; a failed bundle makes the exit code 1.
