@@ -3,39 +3,22 @@
 // `simulateServiceDeath` of backup/device: the session with work in flight gets
 // onBackupServiceDied(undefined, undefined) and nothing after it, its later calls fail with
 // 13900020, no extension or temp data is left, and the device takes a new session.
-const fs = require('fs')
-const path = require('path')
 const { spawn } = require('child_process')
-const backup = require('backup')
 const device = require('backup/device')
-const { installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, WORK_AREA } = require('./extensions/support.js')
+const { installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, useFreshDevice, until, workAreaLeft } = require('./extensions/support.js')
 
 jest.setTimeout(30000)
 
-let root
-beforeEach(() => {
-  root = device.createDevice()
-  process.env.BACKUP_DEVICE_ROOT = root
-  process.env.BACKUP_EXTENSION_LOG = 'off'
-})
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }))
-
-const until = async (pred) => {
-  while (!pred()) await sleep(10)
-}
-const workAreaLeft = (name) => {
-  const dir = path.join(device.sandboxOf(root, name), WORK_AREA)
-  return ['backup', 'restore'].flatMap((d) => (fs.existsSync(path.join(dir, d)) ? fs.readdirSync(path.join(dir, d)) : []))
-}
+const dev = useFreshDevice()
 
 for (const kind of ['backup', 'incremental']) {
   test(`${kind}: a running and a waiting bundle; the service dies: onBackupServiceDied last, then 13900020`, async () => {
     const names = ['com.example.hangsone', 'com.example.hangstwo', 'com.example.hangsthree', 'com.example.waitingapp']
-    for (const n of names) installApp(root, n, 'hangs-app')
+    for (const n of names) installApp(dev.root, n, 'hangs-app')
     const s = recordSession(kind)
     const list = kind === 'incremental' ? names.map((n) => ({ bundleName: n, lastIncrementalTime: 0, manifestFd: -1 })) : names
     await s.session.appendBundles(list)
-    await until(() => names.slice(0, 3).every((n) => extRecord(root, n, 'onBackup')))
+    await until(() => names.slice(0, 3).every((n) => extRecord(dev.root, n, 'onBackup')))
 
     expect(device.simulateServiceDeath()).toBe(true)
     await until(() => s.count('died') === 1)
@@ -44,17 +27,17 @@ for (const kind of ['backup', 'incremental']) {
     expect(died).toBe(s.events.length - 1) // nothing after it
     expect(s.events.filter((e) => e.ev === 'end' || e.ev === 'all')).toEqual([])
     for (const n of names.slice(0, 3)) {
-      expect(alive(extRecord(root, n, 'onBackup').pid)).toBe(false)
-      expect(workAreaLeft(n)).toEqual([])
+      expect(alive(extRecord(dev.root, n, 'onBackup').pid)).toBe(false)
+      expect(workAreaLeft(dev.root, n)).toEqual([])
     }
-    expect(extRecord(root, 'com.example.waitingapp', 'onBackup')).toBeNull()
+    expect(extRecord(dev.root, 'com.example.waitingapp', 'onBackup')).toBeNull()
     expect(leftoverChildren()).toEqual([])
 
     // The session is gone: its calls fail; the device takes a new session.
     await expect(s.session.appendBundles(list.slice(0, 1))).rejects.toMatchObject({ code: 13900020 })
     await expect(s.session.release()).rejects.toMatchObject({ code: 13900020 })
     expect(device.simulateServiceDeath()).toBe(false) // no session any more
-    installApp(root, 'com.example.plainapp', null)
+    installApp(dev.root, 'com.example.plainapp', null)
     const after = await backupApps('backup', ['com.example.plainapp'])
     expect(after.kinds('com.example.plainapp')).toEqual(['begin', 'file', 'file', 'end'])
   })
@@ -62,25 +45,25 @@ for (const kind of ['backup', 'incremental']) {
 
 test('restore: a bundle receiving files; the service dies: its files are removed, onBackupServiceDied last', async () => {
   const name = 'com.example.resultapp'
-  installApp(root, name, null)
+  installApp(dev.root, name, null)
   const b = await backupApps('backup', [name])
-  installApp(root, name, 'result-app', { files: {} })
+  installApp(dev.root, name, 'result-app', { files: {} })
   const s = await startRestore(b.received, [name], { publish: false })
   await until(() => s.of(name).filter((e) => e.ev === 'file').length === b.received.get(name).size)
-  expect(workAreaLeft(name).length).toBeGreaterThan(0)
+  expect(workAreaLeft(dev.root, name).length).toBeGreaterThan(0)
 
-  expect(device.simulateServiceDeath(root)).toBe(true)
+  expect(device.simulateServiceDeath(dev.root)).toBe(true)
   await until(() => s.count('died') === 1)
   await sleep(200)
   expect(s.events[s.events.length - 1].ev).toBe('died')
   expect(s.kinds(name).filter((k) => k !== 'file')).toEqual(['begin'])
-  expect(workAreaLeft(name)).toEqual([])
+  expect(workAreaLeft(dev.root, name)).toEqual([])
   expect(leftoverChildren()).toEqual([])
   await expect(s.session.publishFile({ bundleName: name, uri: '' })).rejects.toMatchObject({ code: 13900020 })
 })
 
 test('a script whose service dies while it waits: onBackupServiceDied reaches it and the process exits by itself', async () => {
-  installApp(root, 'com.example.hangsapp', 'hangs-app')
+  installApp(dev.root, 'com.example.hangsapp', 'hangs-app')
   const script = `
     const backup = require(${JSON.stringify(require.resolve('backup'))})
     const device = require(${JSON.stringify(require.resolve('backup/device'))})
@@ -91,7 +74,7 @@ test('a script whose service dies while it waits: onBackupServiceDied reaches it
     })
     s.appendBundles(['com.example.hangsapp'])`
   const out = await new Promise((resolve) => {
-    const p = spawn(process.execPath, ['-e', script], { env: { ...process.env, BACKUP_DEVICE_ROOT: root }, stdio: ['ignore', 'pipe', 'inherit'] })
+    const p = spawn(process.execPath, ['-e', script], { env: { ...process.env, BACKUP_DEVICE_ROOT: dev.root }, stdio: ['ignore', 'pipe', 'inherit'] })
     let text = ''
     p.stdout.on('data', (d) => (text += d))
     const timer = setTimeout(() => p.kill('SIGKILL'), 10000)

@@ -7,20 +7,17 @@ const fs = require('fs')
 const path = require('path')
 const backup = require('backup')
 const device = require('backup/device')
-const { FILES, WORK_AREA, installApp, extRecord, leftoverChildren, alive, backupApps, startRestore } = require('./support.js')
+const { FILES, WORK_AREA, installApp, extRecord, leftoverChildren, alive, backupApps, startRestore, useFreshDevice } = require('./support.js')
 
 jest.setTimeout(40000)
 
-let root
+const dev = useFreshDevice()
+// onProcess every 150 ms instead of 5 s, so slow hooks show several reports quickly.
 beforeEach(() => {
-  root = device.createDevice()
-  process.env.BACKUP_DEVICE_ROOT = root
-  process.env.BACKUP_EXTENSION_LOG = 'off'
   process.env.BACKUP_ONPROCESS_INTERVAL_MS = '150'
 })
 afterEach(() => {
   delete process.env.BACKUP_ONPROCESS_INTERVAL_MS
-  fs.rmSync(root, { recursive: true, force: true })
 })
 
 const ResultApp = require('../fixtures/apps/result-app.js')
@@ -55,7 +52,7 @@ const expectBundleError = (e, code, name) => {
 describe.each(['backup', 'incremental'])('%s: an app that succeeds with a result string', (kind) => {
   test('onResultReport carries the string verbatim before any file; the app got the unicast details plus userId', async () => {
     const name = 'com.example.resultapp'
-    installApp(root, name, 'result-app', { files: appFiles(name) })
+    installApp(dev.root, name, 'result-app', { files: appFiles(name) })
     const details = [{ type: 'cloud', detail: 'nightly' }, { type: 'quota', detail: { gb: 5 } }]
     const s = await backupApps(kind, [name], { infos: [unicast(details)] })
 
@@ -82,7 +79,7 @@ describe.each(['backup', 'incremental'])('%s: an app that succeeds with a result
     expect(mine.filter((e) => e.ev === 'file').some((e) => e.size === BIG)).toBe(true)
     expectOneAllLast(s)
 
-    const seen = extRecord(root, name, 'onBackupEx')
+    const seen = extRecord(dev.root, name, 'onBackupEx')
     expect(typeof seen.backupInfo).toBe('string')
     expect(JSON.parse(seen.backupInfo)).toEqual([...details, { type: 'userId', detail: '100' }])
     expect(alive(seen.pid)).toBe(false)
@@ -92,19 +89,19 @@ describe.each(['backup', 'incremental'])('%s: an app that succeeds with a result
 
 test('without infos the app gets just the userId entry', async () => {
   const name = 'com.example.resultapp'
-  installApp(root, name, 'result-app')
+  installApp(dev.root, name, 'result-app')
   const s = await backupApps('backup', [name])
   expect(s.kinds(name)).toContain('result')
-  expect(JSON.parse(extRecord(root, name, 'onBackupEx').backupInfo)).toEqual([{ type: 'userId', detail: '100' }])
+  expect(JSON.parse(extRecord(dev.root, name, 'onBackupEx').backupInfo)).toEqual([{ type: 'userId', detail: '100' }])
 })
 
 test('restore: onRestoreEx gets the old version and the unicast details; its result comes right before onBundleEnd', async () => {
   const name = 'com.example.resultapp'
-  installApp(root, name, 'result-app', { files: appFiles(name), versionCode: 7, versionName: '7.0.1' })
-  const sandbox = device.sandboxOf(root, name)
+  installApp(dev.root, name, 'result-app', { files: appFiles(name), versionCode: 7, versionName: '7.0.1' })
+  const sandbox = device.sandboxOf(dev.root, name)
   const before = device.snapshotTree(path.join(sandbox, 'data/storage/el2'), { exclude: ['base/.backup', 'base/temp'] })
   const b = await backupApps('backup', [name])
-  device.wipeApp(root, name)
+  device.wipeApp(dev.root, name)
 
   const details = [{ type: 'restoreFrom', detail: 'phone-clone' }]
   const s = await startRestore(b.received, [name], { infos: [unicast(details)] })
@@ -126,7 +123,7 @@ test('restore: onRestoreEx gets the old version and the unicast details; its res
   processPayload(mine[proc])
   expectOneAllLast(s)
 
-  const seen = extRecord(root, name, 'onRestoreEx')
+  const seen = extRecord(dev.root, name, 'onRestoreEx')
   expect(seen.bundleVersion).toEqual({ code: 7, name: '7.0.1' })
   expect(JSON.parse(seen.restoreInfo)).toEqual([...details, { type: 'userId', detail: '100' }])
   // The unpack happened before the app's hook, to the real paths: none of its data waited
@@ -140,7 +137,7 @@ test('restore: onRestoreEx gets the old version and the unicast details; its res
 
 test('a slow hook is polled for progress: several onProcess reports, in order, before the files', async () => {
   const name = 'com.example.slowapp'
-  installApp(root, name, 'slow-app', { options: { delayMs: 1200 } })
+  installApp(dev.root, name, 'slow-app', { options: { delayMs: 1200 } })
   const s = await backupApps('backup', [name])
   const mine = s.of(name)
   const progress = mine.filter((e) => e.ev === 'process')
@@ -167,7 +164,7 @@ test('backup: throw, reject, exit and a broken module end only their own bundle;
     'com.example.resultapp': 'result-app',
     'com.example.plainapp': null,
   }
-  for (const [name, fixture] of Object.entries(apps)) installApp(root, name, fixture)
+  for (const [name, fixture] of Object.entries(apps)) installApp(dev.root, name, fixture)
   const s = await backupApps('backup', Object.keys(apps))
 
   for (const [name, text] of [
@@ -211,9 +208,9 @@ test('restore: throw, reject, exit and a broken module end only their own bundle
   }
   // Backed up by a version of each app without extension code; the new version's code runs
   // on restore.
-  for (const name of Object.keys(apps)) installApp(root, name, null)
+  for (const name of Object.keys(apps)) installApp(dev.root, name, null)
   const b = await backupApps('backup', Object.keys(apps))
-  for (const [name, fixture] of Object.entries(apps)) installApp(root, name, fixture, { files: {} })
+  for (const [name, fixture] of Object.entries(apps)) installApp(dev.root, name, fixture, { files: {} })
 
   const s = await startRestore(b.received, Object.keys(apps))
   await s.allEnded
@@ -245,16 +242,16 @@ test('restore: throw, reject, exit and a broken module end only their own bundle
     expect(mine[0].ev).toBe('begin')
     expect(mine[mine.length - 1].ev).toBe('end')
     expect(mine.every((e) => e.err === undefined)).toBe(true)
-    expect(fs.readFileSync(path.join(device.sandboxOf(root, name), FILES, 'note.txt'), 'utf8')).toBe(`notes of ${name}\n`)
+    expect(fs.readFileSync(path.join(device.sandboxOf(dev.root, name), FILES, 'note.txt'), 'utf8')).toBe(`notes of ${name}\n`)
   }
   expectOneAllLast(s)
   expect(leftoverChildren()).toEqual([])
 })
 
 test('updateTimer: a hook that hangs past 1000 ms ends with 13500003; 0 ends it at once; the other bundle completes', async () => {
-  installApp(root, 'com.example.hangsone', 'hangs-app')
-  installApp(root, 'com.example.hangstwo', 'hangs-app')
-  installApp(root, 'com.example.plainapp', null)
+  installApp(dev.root, 'com.example.hangsone', 'hangs-app')
+  installApp(dev.root, 'com.example.hangstwo', 'hangs-app')
+  installApp(dev.root, 'com.example.plainapp', null)
   const set = {}
   const s = await backupApps('backup', ['com.example.hangsone', 'com.example.hangstwo', 'com.example.plainapp'], {
     onEvent: (e) => {
@@ -267,7 +264,7 @@ test('updateTimer: a hook that hangs past 1000 ms ends with 13500003; 0 ends it 
   for (const name of ['com.example.hangsone', 'com.example.hangstwo']) {
     expect(s.kinds(name)).toEqual(['begin', 'end'])
     expectBundleError(s.of(name)[1], 13500003, name)
-    expect(alive(extRecord(root, name, 'onBackup').pid)).toBe(false)
+    expect(alive(extRecord(dev.root, name, 'onBackup').pid)).toBe(false)
   }
   const took = (name) => s.of(name)[1].t - s.of(name)[0].t
   expect(took('com.example.hangsone')).toBeGreaterThanOrEqual(900)
@@ -281,10 +278,10 @@ test('updateTimer: a hook that hangs past 1000 ms ends with 13500003; 0 ends it 
 })
 
 test('updateTimer before publishFile applies to the app\'s onRestore: a hanging onRestore ends with 13500003', async () => {
-  installApp(root, 'com.example.hangsapp', null)
-  installApp(root, 'com.example.plainapp', null)
+  installApp(dev.root, 'com.example.hangsapp', null)
+  installApp(dev.root, 'com.example.plainapp', null)
   const b = await backupApps('backup', ['com.example.hangsapp', 'com.example.plainapp'])
-  installApp(root, 'com.example.hangsapp', 'hangs-app', { files: {} })
+  installApp(dev.root, 'com.example.hangsapp', 'hangs-app', { files: {} })
   let set
   const s = await startRestore(b.received, ['com.example.hangsapp', 'com.example.plainapp'], {
     onEvent: (e) => {
@@ -296,7 +293,7 @@ test('updateTimer before publishFile applies to the app\'s onRestore: a hanging 
   expect(set).toBe(true)
   const mine = s.of('com.example.hangsapp')
   expectBundleError(mine[mine.length - 1], 13500003, 'com.example.hangsapp')
-  expect(extRecord(root, 'com.example.hangsapp', 'onRestore')).not.toBeNull()
+  expect(extRecord(dev.root, 'com.example.hangsapp', 'onRestore')).not.toBeNull()
   expect(s.of('com.example.plainapp').every((e) => e.err === undefined)).toBe(true)
   expect(s.kinds('com.example.plainapp').slice(-1)).toEqual(['end'])
   expectOneAllLast(s)
@@ -305,10 +302,10 @@ test('updateTimer before publishFile applies to the app\'s onRestore: a hanging 
 
 test('an extension that dies while the client sends files: the work area is wiped before onBundleEnd(13500004)', async () => {
   const name = 'com.example.resultapp'
-  installApp(root, name, null)
+  installApp(dev.root, name, null)
   const b = await backupApps('backup', [name])
-  installApp(root, name, 'result-app', { files: {} })
-  const restoreDir = path.join(device.sandboxOf(root, name), WORK_AREA, 'restore')
+  installApp(dev.root, name, 'result-app', { files: {} })
+  const restoreDir = path.join(device.sandboxOf(dev.root, name), WORK_AREA, 'restore')
   let leftAtEnd
   const s = await startRestore(b.received, [name], {
     publish: false,
@@ -333,9 +330,9 @@ test('an extension that dies while the client sends files: the work area is wipe
 
 describe('backup.getBackupInfo', () => {
   test('starts the app\'s extension, returns what its getBackupInfo() returns, and stops it', () => {
-    installApp(root, 'com.example.resultapp', 'result-app')
+    installApp(dev.root, 'com.example.resultapp', 'result-app')
     expect(backup.getBackupInfo('com.example.resultapp')).toBe(ResultApp.BACKUP_INFO)
-    const seen = extRecord(root, 'com.example.resultapp', 'getBackupInfo')
+    const seen = extRecord(dev.root, 'com.example.resultapp', 'getBackupInfo')
     expect(seen).not.toBeNull() // the app's code ran, in a process of its own
     expect(seen.pid).not.toBe(process.pid)
     expect(alive(seen.pid)).toBe(false)
@@ -343,7 +340,7 @@ describe('backup.getBackupInfo', () => {
   })
 
   test('"" for an app whose extension has no module, undefined for a bundle that is not installed', () => {
-    installApp(root, 'com.example.plainapp', null)
+    installApp(dev.root, 'com.example.plainapp', null)
     expect(backup.getBackupInfo('com.example.plainapp')).toBe('')
     expect(backup.getBackupInfo('com.example.notinstalled')).toBeUndefined()
   })

@@ -7,17 +7,11 @@ const path = require('path')
 const { performance } = require('perf_hooks')
 const backup = require('backup')
 const device = require('backup/device')
-const { FILES, installApp, extRecord, leftoverChildren, recordSession, backupApps, startRestore } = require('./support.js')
+const { FILES, installApp, extRecord, leftoverChildren, recordSession, backupApps, startRestore, useFreshDevice } = require('./support.js')
 
 jest.setTimeout(40000)
 
-let root
-beforeEach(() => {
-  root = device.createDevice()
-  process.env.BACKUP_DEVICE_ROOT = root
-  process.env.BACKUP_EXTENSION_LOG = 'off'
-})
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }))
+const dev = useFreshDevice()
 
 /** `n` files just over 2 MiB each: every one is sent as a file of its own. */
 const bigFiles = (n, tag) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${FILES}/v${i}.bin`, { size: (2 << 20) + 1 + i, seed: `${tag}${i}` }]))
@@ -37,8 +31,8 @@ function expectFailsWith401(fn, args) {
 
 test('2 files per second: 6 big files set at onBundleBegin take at least 2 s; another bundle at the default rate does not wait', async () => {
   // The app's onBackup takes 300 ms, so the rate set at onBundleBegin is in force before any file.
-  installApp(root, 'com.example.rateapp', 'slow-app', { files: bigFiles(6, 'r'), options: { delayMs: 300 } })
-  installApp(root, 'com.example.fastapp', 'slow-app', { files: bigFiles(6, 'f'), options: { delayMs: 300 } })
+  installApp(dev.root, 'com.example.rateapp', 'slow-app', { files: bigFiles(6, 'r'), options: { delayMs: 300 } })
+  installApp(dev.root, 'com.example.fastapp', 'slow-app', { files: bigFiles(6, 'f'), options: { delayMs: 300 } })
   let set
   const s = await backupApps('backup', ['com.example.rateapp', 'com.example.fastapp'], {
     onEvent: (e) => {
@@ -62,8 +56,8 @@ test('2 files per second: 6 big files set at onBundleBegin take at least 2 s; an
 })
 
 test('0 holds every file until the rate is raised; the session goes on meanwhile', async () => {
-  installApp(root, 'com.example.pausedapp', 'slow-app', { files: bigFiles(3, 'p'), options: { delayMs: 200 } })
-  installApp(root, 'com.example.plainapp', null)
+  installApp(dev.root, 'com.example.pausedapp', 'slow-app', { files: bigFiles(3, 'p'), options: { delayMs: 200 } })
+  installApp(dev.root, 'com.example.plainapp', null)
   const calls = []
   let raisedAt
   const s = recordSession('backup', {
@@ -78,7 +72,7 @@ test('0 holds every file until the rate is raised; the session goes on meanwhile
   // 1.5 s after its onBundleBegin (and 1.3 s after its app finished) no file of the paused
   // bundle arrived (its app's onProcess reports may have).
   expect(s.kinds('com.example.pausedapp').filter((k) => k !== 'process')).toEqual(['begin'])
-  expect(extRecord(root, 'com.example.pausedapp', 'onBackup')).not.toBeNull()
+  expect(extRecord(dev.root, 'com.example.pausedapp', 'onBackup')).not.toBeNull()
   raisedAt = performance.now() - s.t0
   calls.push(['800', backup.updateSendRate('com.example.pausedapp', 800)])
   await s.allEnded
@@ -94,10 +88,10 @@ test('0 holds every file until the rate is raised; the session goes on meanwhile
 })
 
 test('false outside a backup session, for an unknown, a waiting or a finished bundle, and in a restore session', async () => {
-  installApp(root, 'com.example.hangsone', 'hangs-app')
-  installApp(root, 'com.example.hangstwo', 'hangs-app')
-  installApp(root, 'com.example.hangsthree', 'hangs-app')
-  installApp(root, 'com.example.waitingapp', null)
+  installApp(dev.root, 'com.example.hangsone', 'hangs-app')
+  installApp(dev.root, 'com.example.hangstwo', 'hangs-app')
+  installApp(dev.root, 'com.example.hangsthree', 'hangs-app')
+  installApp(dev.root, 'com.example.waitingapp', null)
   expect(backup.updateSendRate('com.example.hangsone', 10)).toBe(false) // no session at all
 
   const s = recordSession('backup')
@@ -113,7 +107,7 @@ test('false outside a backup session, for an unknown, a waiting or a finished bu
   expect(backup.updateSendRate('com.example.hangstwo', 10)).toBe(false) // released
 
   // A restore session: the send rate is a backup matter.
-  installApp(root, 'com.example.plainapp', null)
+  installApp(dev.root, 'com.example.plainapp', null)
   const b = await backupApps('backup', ['com.example.plainapp'])
   const r = await startRestore(b.received, ['com.example.plainapp'], { publish: false })
   await r.until(() => r.kinds('com.example.plainapp').includes('begin'))
@@ -132,8 +126,8 @@ test('a rate above 800 is accepted and clamped at 800 files per second', async (
   // 1601 files just over 2 MiB each (sparse: nothing is written): at 800 per 1000 ms window,
   // the last one needs a third window, so the files span more than a second.
   const N = 1601
-  installApp(root, 'com.example.manyapp', 'slow-app', { files: {}, options: { delayMs: 300 } })
-  const dir = path.join(device.sandboxOf(root, 'com.example.manyapp'), FILES)
+  installApp(dev.root, 'com.example.manyapp', 'slow-app', { files: {}, options: { delayMs: 300 } })
+  const dir = path.join(device.sandboxOf(dev.root, 'com.example.manyapp'), FILES)
   fs.mkdirSync(dir, { recursive: true })
   for (let i = 0; i < N; i++) fs.writeFileSync(path.join(dir, `f${String(i).padStart(4, '0')}.bin`), '')
   for (let i = 0; i < N; i++) fs.truncateSync(path.join(dir, `f${String(i).padStart(4, '0')}.bin`), (2 << 20) + 1)

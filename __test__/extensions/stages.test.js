@@ -4,36 +4,20 @@
 // receiving files or published and running its app's onRestore. Whatever ends leaves no
 // extension process and no temp data behind.
 
-const fs = require('fs')
-const path = require('path')
-const device = require('backup/device')
-const { WORK_AREA, installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore } = require('./support.js')
+const { installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, useFreshDevice, until, workAreaLeft } = require('./support.js')
 
 jest.setTimeout(40000)
 
-let root
-beforeEach(() => {
-  root = device.createDevice()
-  process.env.BACKUP_DEVICE_ROOT = root
-  process.env.BACKUP_EXTENSION_LOG = 'off'
-})
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }))
-
-const workArea = (name) => path.join(device.sandboxOf(root, name), WORK_AREA)
-/** What is left in a bundle's work area (its backup/ and restore/ folders). */
-const tempLeft = (name) => ['backup', 'restore'].flatMap((d) => (fs.existsSync(path.join(workArea(name), d)) ? fs.readdirSync(path.join(workArea(name), d)) : []))
-const until = async (pred) => {
-  while (!pred()) await sleep(10)
-}
+const dev = useFreshDevice()
 
 test('backup: cancel of a waiting bundle (13500011) and a running one (0, ends clean); release stops the rest', async () => {
   const names = ['com.example.hangsone', 'com.example.hangstwo', 'com.example.hangsthree', 'com.example.hangsfour']
-  for (const n of names) installApp(root, n, 'hangs-app')
+  for (const n of names) installApp(dev.root, n, 'hangs-app')
   const [one, two, three, four] = names
   const s = recordSession('backup')
   await s.session.appendBundles(names)
   // Three run at once; each app's onBackup has started (and never ends).
-  await until(() => [one, two, three].every((n) => extRecord(root, n, 'onBackup')))
+  await until(() => [one, two, three].every((n) => extRecord(dev.root, n, 'onBackup')))
   expect(s.kinds(four)).toEqual([])
 
   expect(s.session.cancel(four)).toBe(13500011) // waiting: nothing happens to it
@@ -43,10 +27,10 @@ test('backup: cancel of a waiting bundle (13500011) and a running one (0, ends c
     ['begin', undefined],
     ['end', undefined],
   ])
-  expect(alive(extRecord(root, one, 'onBackup').pid)).toBe(false)
-  expect(tempLeft(one)).toEqual([])
+  expect(alive(extRecord(dev.root, one, 'onBackup').pid)).toBe(false)
+  expect(workAreaLeft(dev.root, one)).toEqual([])
   // Its slot went to the waiting bundle, which the earlier cancel did not touch.
-  await until(() => extRecord(root, four, 'onBackup'))
+  await until(() => extRecord(dev.root, four, 'onBackup'))
 
   await s.session.release()
   const seen = s.events.length
@@ -55,8 +39,8 @@ test('backup: cancel of a waiting bundle (13500011) and a running one (0, ends c
   expect(s.count('all')).toBe(0)
   for (const n of [two, three, four]) {
     expect(s.kinds(n)).toEqual(['begin'])
-    expect(alive(extRecord(root, n, 'onBackup').pid)).toBe(false)
-    expect(tempLeft(n)).toEqual([])
+    expect(alive(extRecord(dev.root, n, 'onBackup').pid)).toBe(false)
+    expect(workAreaLeft(dev.root, n)).toEqual([])
   }
   expect(leftoverChildren()).toEqual([])
 })
@@ -67,19 +51,19 @@ test('restore: cancel while receiving files, after publishing (the app\'s onRest
   const busy = 'com.example.busyapp'
   const waiting = 'com.example.waitingapp'
   const names = [receiving, published, busy, waiting]
-  for (const n of names) installApp(root, n, null)
+  for (const n of names) installApp(dev.root, n, null)
   const b = await backupApps('backup', names)
-  installApp(root, receiving, 'result-app', { files: {} })
-  installApp(root, published, 'hangs-app', { files: {} })
-  installApp(root, busy, 'hangs-app', { files: {} })
-  installApp(root, waiting, 'result-app', { files: {} })
+  installApp(dev.root, receiving, 'result-app', { files: {} })
+  installApp(dev.root, published, 'hangs-app', { files: {} })
+  installApp(dev.root, busy, 'hangs-app', { files: {} })
+  installApp(dev.root, waiting, 'result-app', { files: {} })
 
   // Only `published` publishes; the others keep their files unpublished.
   const s = await startRestore(b.received, names, { publish: false })
   const count = (n) => s.of(n).filter((e) => e.ev === 'file').length
   await until(() => [receiving, published, busy].every((n) => count(n) === b.received.get(n).size))
   await s.session.publishFile({ bundleName: published, uri: '' })
-  await until(() => extRecord(root, published, 'onRestore'))
+  await until(() => extRecord(dev.root, published, 'onRestore'))
   expect(s.kinds(waiting)).toEqual([])
 
   expect(s.session.cancel(waiting)).toBe(13500011)
@@ -92,11 +76,11 @@ test('restore: cancel while receiving files, after publishing (the app\'s onRest
       ['begin', undefined],
       ['end', undefined],
     ])
-    expect(tempLeft(n)).toEqual([])
+    expect(workAreaLeft(dev.root, n)).toEqual([])
   }
-  expect(alive(extRecord(root, published, 'onRestore').pid)).toBe(false)
+  expect(alive(extRecord(dev.root, published, 'onRestore').pid)).toBe(false)
 
   await s.session.release()
-  expect(tempLeft(busy)).toEqual([])
+  expect(workAreaLeft(dev.root, busy)).toEqual([])
   expect(leftoverChildren()).toEqual([])
 })

@@ -149,7 +149,36 @@ async function startRestore(store, names, { infos, capFd, onEvent, publish = tru
   return s
 }
 
+/**
+ * Gives each test of the calling file a fresh device (BACKUP_DEVICE_ROOT, extension logs off),
+ * removed after it. Read the current one as `dev.root`.
+ */
+function useFreshDevice() {
+  const dev = { root: null }
+  beforeEach(() => {
+    dev.root = device.createDevice()
+    process.env.BACKUP_DEVICE_ROOT = dev.root
+    process.env.BACKUP_EXTENSION_LOG = 'off'
+  })
+  afterEach(() => fs.rmSync(dev.root, { recursive: true, force: true }))
+  return dev
+}
+
+/** Waits until `pred()` holds (the test's own timeout bounds the wait). */
+async function until(pred) {
+  while (!pred()) await sleep(10)
+}
+
+/** What is left in a bundle's work area (its backup/ and restore/ folders). */
+function workAreaLeft(root, name) {
+  const dir = path.join(device.sandboxOf(root, name), WORK_AREA)
+  return ['backup', 'restore'].flatMap((d) => (fs.existsSync(path.join(dir, d)) ? fs.readdirSync(path.join(dir, d)) : []))
+}
+
 module.exports = {
+  useFreshDevice,
+  until,
+  workAreaLeft,
   FIXTURES,
   FILES,
   WORK_AREA,

@@ -57,10 +57,7 @@ impl Session {
             return Err(BizError::with_detail(E_INVAL, format!("uri {uri:?} is not a plain file name of letters, digits, '_' and '.'")));
         }
         let mut inner = self.lock();
-        let b = inner
-            .bundles
-            .get_mut(bundle)
-            .ok_or_else(|| BizError::with_detail(E_INVAL, format!("{bundle} is not in this session")))?;
+        let b = in_session(&mut inner, bundle)?;
         match b.state {
             State::Waiting | State::Connecting => {
                 b.queued_handles.insert(uri.to_string());
@@ -84,10 +81,7 @@ impl Session {
             return Err(BizError::with_detail(E_INVAL, format!("uri {uri:?} is not a plain file name")));
         }
         let mut inner = self.lock();
-        let b = inner
-            .bundles
-            .get_mut(bundle)
-            .ok_or_else(|| BizError::with_detail(E_INVAL, format!("{bundle} is not in this session")))?;
+        let b = in_session(&mut inner, bundle)?;
         match b.state {
             State::Waiting | State::Connecting => return Err(BizError::with_detail(E_INVAL, format!("{bundle} has not started yet"))),
             State::Publishing => return Ok(()),
@@ -153,4 +147,9 @@ impl Session {
             None => false,
         }
     }
+}
+
+/// The bundle of a `getFileHandle` or `publishFile` call; 13900020 when it is not in the session.
+fn in_session<'a>(inner: &'a mut Inner, bundle: &str) -> BizResult<&'a mut Bundle> {
+    inner.bundles.get_mut(bundle).ok_or_else(|| BizError::with_detail(E_INVAL, format!("{bundle} is not in this session")))
 }
