@@ -313,6 +313,44 @@ describe('restore with an extension', () => {
     expect(fs.existsSync(path.join(sandboxOf(root, 'com.example.oldapp'), FILES, 'old.txt'))).toBe(false)
   })
 
+  test('isBroadcastOnly: the bundle is only announced, not restored; a call with nothing else starts nothing', async () => {
+    const A = 'com.example.announced'
+    const B = 'com.example.restored'
+    install(A, 'ok', { [`${FILES}/a.txt`]: 'a' })
+    install(B, 'ok', { [`${FILES}/b.txt`]: 'b' })
+    await backupToDir({ bundles: [A, B], outDir: out })
+    for (const n of [A, B]) fs.rmSync(path.join(sandboxOf(root, n), 'data'), { recursive: true })
+    const only = JSON.stringify({ infos: [{ type: 'broadcast', isBroadcastOnly: true, details: [{ type: 'app_mapping_relation', detail: [{ source: A, target: A }] }] }] })
+
+    // Only the broadcast-only bundle: no event at all, and it is not in the session.
+    const events = []
+    const session = new backup.SessionRestore({
+      onFileReady: (err, f) => events.push(['file', err && err.code]) && f && fs.closeSync(f.fd),
+      onBundleBegin: (err, n) => events.push(['begin', err ? err.data : n]),
+      onBundleEnd: (err, n) => events.push(['end', err ? err.data : n]),
+      onAllBundlesEnd: () => events.push(['all']),
+      onBackupServiceDied: () => {},
+    })
+    const cap = await backup.getLocalCapabilities()
+    try {
+      await session.appendBundles(cap.fd, [A], [only])
+    } finally {
+      fs.closeSync(cap.fd)
+    }
+    await new Promise((r) => setTimeout(r, 300))
+    expect(events).toEqual([])
+    await expect(session.getFileHandle({ bundleName: A, uri: 'manage.json' })).rejects.toMatchObject({ code: 13900020 })
+    await session.release()
+
+    // Beside a normal bundle: that one restores; the announced one is left alone.
+    const r = await restoreFromDir({ inDir: out, bundles: [A, B], infos: [only, '{}'] })
+    expect(r.bundles[B].error).toBeNull()
+    expect(fs.readFileSync(path.join(sandboxOf(root, B), FILES, 'b.txt'), 'utf8')).toBe('b')
+    expect(r.bundles[A].error).toMatchObject({ code: 13900020 })
+    expect(fs.existsSync(path.join(sandboxOf(root, A), FILES, 'a.txt'))).toBe(false)
+    expect(hostChildren()).toEqual([])
+  })
+
   test('fullBackupOnly leaves the data in .backup/restore for the app, which moves it', async () => {
     const config = { allowToBackupRestore: true, fullBackupOnly: true }
     install('com.example.fullonly', 'ok', { [`${FILES}/x.txt`]: 'moved by the app' }, config)

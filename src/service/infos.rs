@@ -16,11 +16,14 @@ pub struct BundleInfos {
     pub apply_deletions: bool,
     /// `delayTime`: seconds an incremental backup waits before its scan, at most 1800.
     pub delay: Option<std::time::Duration>,
+    /// A broadcast entry with `isBroadcastOnly: true`: on restore the bundle is only
+    /// announced, not restored (the reference drops it from the session at append time).
+    pub broadcast_only: bool,
 }
 
 impl Default for BundleInfos {
     fn default() -> Self {
-        BundleInfos { details: Vec::new(), clear_backup_data: true, backup_scene: None, mapping: Vec::new(), apply_deletions: false, delay: None }
+        BundleInfos { details: Vec::new(), clear_backup_data: true, backup_scene: None, mapping: Vec::new(), apply_deletions: false, delay: None, broadcast_only: false }
     }
 }
 
@@ -62,6 +65,7 @@ impl BundleInfos {
             match item.get("type").and_then(Value::as_str) {
                 Some("unicast") => out.details.extend(details),
                 Some("broadcast") => {
+                    out.broadcast_only |= truthy(item.get("isBroadcastOnly")).unwrap_or(false);
                     for d in details.iter().filter(|d| d.get("type").and_then(Value::as_str) == Some("app_mapping_relation")) {
                         for pair in d.get("detail").and_then(Value::as_array).into_iter().flatten() {
                             if let (Some(s), Some(t)) = (pair.get("source").and_then(Value::as_str), pair.get("target").and_then(Value::as_str)) {
@@ -105,6 +109,8 @@ mod tests {
         assert_eq!(BundleInfos::parse(Some(r#"{"delayTime":2}"#)).delay, Some(std::time::Duration::from_secs(2)));
         assert_eq!(BundleInfos::parse(Some(r#"{"delayTime":"1e9"}"#)).delay, Some(std::time::Duration::from_secs(1800)));
         assert_eq!(BundleInfos::parse(Some(r#"{"delayTime":-5}"#)).delay, None);
+        assert!(BundleInfos::parse(Some(r#"{"infos":[{"type":"broadcast","isBroadcastOnly":true,"details":[]}]}"#)).broadcast_only);
+        assert!(!BundleInfos::parse(Some(r#"{"infos":[{"type":"unicast","isBroadcastOnly":true,"details":[]}]}"#)).broadcast_only);
         assert_eq!(i.backup_scene.as_deref(), Some("cloud"));
         assert_eq!(i.mapped_target("com.old.app"), Some("com.new.app"));
         let d: Value = serde_json::from_str(&i.unicast_details()).unwrap();

@@ -214,13 +214,27 @@ impl Session {
     // ---- appendBundles ------------------------------------------------------------------
 
     fn append(self: &Arc<Self>, requests: Vec<BundleRequest>, capabilities: Option<Vec<u8>>) -> BizResult<()> {
+        // A restore bundle whose infos are broadcast-only is announced, not restored: the
+        // reference drops it here, and a call left with none starts nothing at all.
+        let asked = requests.len();
+        let requests: Vec<(BundleRequest, BundleInfos)> = requests
+            .into_iter()
+            .map(|r| {
+                let infos = BundleInfos::parse(r.info.as_deref());
+                (r, infos)
+            })
+            .filter(|(_, infos)| !(self.kind == SessionKind::Restore && infos.broadcast_only))
+            .collect();
+        if asked > 0 && requests.is_empty() {
+            return Ok(());
+        }
         let remote = match (self.kind, capabilities) {
             (SessionKind::Restore, Some(bytes)) => match capabilities::parse_remote(&bytes) {
                 Ok(m) => Some(m),
                 Err(why) => {
                     // The reference refuses every bundle and rejects; the session then drains.
                     let mut inner = self.lock();
-                    for r in &requests {
+                    for (r, _) in &requests {
                         self.emit(Event::BundleBegin(Err(BizError::with_detail(E_BUNDLE_INFO_EMPTY, &why).for_bundle(&r.name))));
                     }
                     self.after_change(&mut inner);
@@ -232,12 +246,11 @@ impl Session {
         };
         let mut inner = self.lock();
         let mut seen = BTreeSet::new();
-        for r in requests {
+        for (r, infos) in requests {
             // Duplicates, in this call or with a bundle already in the session, are ignored.
             if !seen.insert(r.name.clone()) || inner.bundles.contains_key(&r.name) {
                 continue;
             }
-            let infos = BundleInfos::parse(r.info.as_deref());
             match self.admit(&r, &infos, remote.as_ref()) {
                 Ok((installed, remote_bundle)) => {
                     let seq = inner.next_seq;
