@@ -11,12 +11,6 @@ impl Session {
     /// (the framework timer) until `publishFile` hands the bundle to its unpack worker.
     pub(super) fn connect_and_run(self: &Arc<Self>, control: Arc<BundleControl>) -> Outcome {
         let name = control.name.clone();
-        let (installed, version) = {
-            let inner = self.lock();
-            let Some(b) = inner.bundles.get(&name) else { return Outcome::Stopped };
-            (b.installed.clone(), b.version())
-        };
-        let entry = installed.bundle_dir.join(installed.extension.as_ref().and_then(|e| e.src_entry.clone()).unwrap_or_default());
         // Spawned and registered under the lock: a release() or cancel() either comes first
         // (nothing is spawned) or finds the host and stops it, so none outlives them.
         let host = {
@@ -25,7 +19,9 @@ impl Session {
             if control.should_stop() {
                 return Outcome::Stopped;
             }
-            match Host::spawn(&installed, &entry, &version) {
+            let installed = &b.installed;
+            let entry = installed.bundle_dir.join(installed.extension.as_ref().and_then(|e| e.src_entry.clone()).unwrap_or_default());
+            match Host::spawn(installed, &entry, &b.version()) {
                 Ok(h) => b.host.insert(Arc::new(h)).clone(),
                 Err(e) => return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_FAIL, format!("cannot start the extension of {name}: {e}"))),
             }
@@ -62,17 +58,8 @@ impl Session {
                 return Outcome::Stopped;
             }
             b.state = State::Running;
-            b.host = Some(host.clone());
             match self.kind {
-                SessionKind::Restore => {
-                    let _ = engine::restore::clear_work_area(&b.installed.sandbox);
-                    self.emit(Event::BundleBegin(Ok(name.clone())));
-                    let queued = std::mem::take(&mut b.queued_handles);
-                    let sandbox = b.installed.sandbox.clone();
-                    for uri in queued {
-                        self.emit(Event::FileReady(Self::open_handle(&sandbox, &name, &uri)));
-                    }
-                }
+                SessionKind::Restore => self.begin_restore(b),
                 _ => self.emit(Event::BundleBegin(Ok(name.clone()))),
             }
         }
@@ -82,12 +69,7 @@ impl Session {
                 let (job, incremental, backup_info) = {
                     let inner = self.lock();
                     let Some(b) = inner.bundles.get(&name) else { return Outcome::Stopped };
-                    let job = self.backup_job(b);
-                    let incremental = (self.kind == SessionKind::IncrementalBackup).then(|| engine::incremental::IncrementalJob {
-                        backup: job.clone(),
-                        last_incremental_time: b.req.last_incremental_time.unwrap_or(0),
-                        baseline: b.req.baseline.clone(),
-                    });
+                    let (job, incremental) = self.backup_jobs(b);
                     (job, incremental, b.infos.unicast_details())
                 };
                 // The app prepares its data first; a non-empty result is reported at once.

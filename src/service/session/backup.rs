@@ -6,15 +6,21 @@ use super::*;
 impl Session {
     // ---- backup -------------------------------------------------------------------------
 
-    pub(super) fn backup_job(&self, b: &Bundle) -> engine::backup::BackupJob {
-        let scene = b.infos.backup_scene.clone();
-        let (includes, excludes) = b.installed.config.scan_lists(scene.as_deref());
-        engine::backup::BackupJob {
+    /// What the engine packs for `b`; the incremental job too in an incremental session.
+    pub(super) fn backup_jobs(&self, b: &Bundle) -> (engine::backup::BackupJob, Option<engine::incremental::IncrementalJob>) {
+        let (includes, excludes) = b.installed.config.scan_lists(b.infos.backup_scene.as_deref());
+        let job = engine::backup::BackupJob {
             sandbox: b.installed.sandbox.clone(),
             includes,
             excludes,
             spool_dir: b.installed.work_area().join("backup"),
-        }
+        };
+        let incremental = (self.kind == SessionKind::IncrementalBackup).then(|| engine::incremental::IncrementalJob {
+            backup: job.clone(),
+            last_incremental_time: b.req.last_incremental_time.unwrap_or(0),
+            baseline: b.req.baseline.clone(),
+        });
+        (job, incremental)
     }
 
     pub(super) fn run_backup(

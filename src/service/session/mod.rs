@@ -58,6 +58,18 @@ impl BundleControl {
     pub fn should_stop(&self) -> bool {
         self.cancelled.load(Ordering::Acquire) || self.released.load(Ordering::Acquire)
     }
+
+    /// `cancel()`: the worker stops at its next check; a sender paused by rate 0 wakes to see it.
+    fn mark_cancelled(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        self.rate.set_rate(self.rate.rate());
+    }
+
+    /// `release()` or the service's death: as `mark_cancelled`, without the bundle's events.
+    fn mark_released(&self) {
+        self.released.store(true, Ordering::Release);
+        self.rate.set_rate(self.rate.rate());
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,25 +385,11 @@ impl Session {
         match self.kind {
             SessionKind::Backup | SessionKind::IncrementalBackup => {
                 self.emit(Event::BundleBegin(Ok(name.to_string())));
-                let job = self.backup_job(b);
-                let incremental = (self.kind == SessionKind::IncrementalBackup).then(|| engine::incremental::IncrementalJob {
-                    backup: job.clone(),
-                    last_incremental_time: b.req.last_incremental_time.unwrap_or(0),
-                    baseline: b.req.baseline.clone(),
-                });
+                let (job, incremental) = self.backup_jobs(b);
                 let control = b.control.clone();
                 self.spawn_worker(inner, name, move |s| s.run_backup(job, incremental, control, None));
             }
-            SessionKind::Restore => {
-                // Leftovers of an earlier, interrupted restore must not be unpacked.
-                let _ = engine::restore::clear_work_area(&b.installed.sandbox);
-                self.emit(Event::BundleBegin(Ok(name.to_string())));
-                let queued = std::mem::take(&mut b.queued_handles);
-                let sandbox = b.installed.sandbox.clone();
-                for uri in queued {
-                    self.emit(Event::FileReady(Self::open_handle(&sandbox, name, &uri)));
-                }
-            }
+            SessionKind::Restore => self.begin_restore(b),
         }
     }
 
@@ -529,8 +527,7 @@ impl Session {
             None => E_CANCEL_NO_TASK,
             Some(b) if b.state == State::Waiting => E_CANCEL_UNSTARTED,
             Some(b) => {
-                b.control.cancelled.store(true, Ordering::Release);
-                b.control.rate.set_rate(b.control.rate.rate()); // wake a paused sender
+                b.control.mark_cancelled();
                 if self.kind == SessionKind::Restore && b.state == State::Running {
                     // Nothing runs for a restore bundle awaiting files: end it here.
                     let name = bundle.to_string();
@@ -559,8 +556,7 @@ impl Session {
         inner.finishing_after_release = false;
         let mut work_areas = Vec::new();
         for (_, b) in std::mem::take(&mut inner.bundles) {
-            b.control.released.store(true, Ordering::Release);
-            b.control.rate.set_rate(b.control.rate.rate()); // wake a paused sender
+            b.control.mark_released();
             if let Some(host) = &b.host {
                 host.kill();
             }
@@ -570,11 +566,7 @@ impl Session {
                 work_areas.push(b.installed.sandbox.clone());
             }
         }
-        // Backup workers notice the flag between files: wait, so none still writes its spool.
-        while inner.workers > 0 && self.kind != SessionKind::Restore {
-            inner = self.workers_done.wait_timeout(inner, Duration::from_millis(100)).unwrap().0;
-        }
-        drop(inner);
+        drop(self.wait_for_backup_workers(inner));
         for sandbox in work_areas {
             let _ = engine::restore::clear_work_area(&sandbox);
         }
@@ -596,8 +588,7 @@ impl Session {
                 inner.finishing_after_release = true;
                 continue;
             }
-            b.control.released.store(true, Ordering::Release);
-            b.control.rate.set_rate(b.control.rate.rate());
+            b.control.mark_released();
             if b.state == State::Waiting || self.kind == SessionKind::Restore {
                 let b = inner.bundles.remove(&name).expect("listed above");
                 if b.state == State::Running {
@@ -610,16 +601,20 @@ impl Session {
                 }
             }
         }
-        // Backup workers notice the flag between files; wait for them so no temp data or
-        // fd outlives release().
-        if self.kind != SessionKind::Restore {
-            while inner.workers > 0 {
-                inner = self.workers_done.wait_timeout(inner, Duration::from_millis(100)).unwrap().0;
-            }
-        }
+        let inner = self.wait_for_backup_workers(inner);
         if inner.bundles.is_empty() {
             self.core.deactivate(self);
         }
+    }
+
+    /// Backup workers notice a stop flag between files; waits for them, so no spool file or
+    /// fd outlives `release()` or the service's death. Restore workers are not waited for: an
+    /// unpack that already started is allowed to finish.
+    fn wait_for_backup_workers<'a>(&self, mut inner: MutexGuard<'a, Inner>) -> MutexGuard<'a, Inner> {
+        while inner.workers > 0 && self.kind != SessionKind::Restore {
+            inner = self.workers_done.wait_timeout(inner, Duration::from_millis(100)).unwrap().0;
+        }
+        inner
     }
 }
 

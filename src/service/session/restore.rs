@@ -4,6 +4,17 @@
 use super::*;
 
 impl Session {
+    /// A restore bundle starts: leftovers of an earlier, interrupted restore are cleared (they
+    /// must not be unpacked), `onBundleBegin` goes out, then the handles asked for meanwhile.
+    pub(super) fn begin_restore(&self, b: &mut Bundle) {
+        let name = &b.req.name;
+        let _ = engine::restore::clear_work_area(&b.installed.sandbox);
+        self.emit(Event::BundleBegin(Ok(name.clone())));
+        for uri in std::mem::take(&mut b.queued_handles) {
+            self.emit(Event::FileReady(Self::open_handle(&b.installed.sandbox, name, &uri)));
+        }
+    }
+
     /// Restore, between `onBundleBegin` and `publishFile`: the framework timer runs, and
     /// the extension must stay alive.
     pub(super) fn await_publish(self: &Arc<Self>, control: &BundleControl, host: &Host) -> Outcome {
