@@ -4,10 +4,10 @@
 //! it) ═ `protocol` ═ `service` (sessions, scheduling, timers) → `engine` (scan, pack,
 //! unpack) → `device` (bundles and sandboxes). `error` is the one table of codes.
 
+pub mod client;
 pub mod device;
 pub mod engine;
 pub mod error;
-pub mod client;
 pub mod napi;
 pub mod protocol;
 pub mod service;

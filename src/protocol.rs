@@ -56,26 +56,50 @@ pub struct BundleTime {
 #[derive(Debug)]
 pub enum Request {
     /// Session: queue bundles. Restore sessions carry the remote capability file's bytes.
-    AppendBundles { bundles: Vec<BundleRequest>, capabilities: Option<Vec<u8>> },
+    AppendBundles {
+        bundles: Vec<BundleRequest>,
+        capabilities: Option<Vec<u8>>,
+    },
     /// Restore: create `uri` in the bundle's restore area; the fds arrive via `FileReady`.
-    GetFileHandle { bundle: String, uri: String },
+    GetFileHandle {
+        bundle: String,
+        uri: String,
+    },
     /// Restore: `uri` is complete (or, when empty, the whole bundle is).
-    PublishFile { bundle: String, uri: String },
+    PublishFile {
+        bundle: String,
+        uri: String,
+    },
     /// Session: answered with `Reply::Code` (0, 13500011 or 13500012).
-    Cancel { bundle: String },
+    Cancel {
+        bundle: String,
+    },
     Release,
     /// Session variant (API 18): only allowed apps, no `backupVersion`.
     SessionCapabilities,
     /// Backup sessions: start a size scan reported through `BackupSizeReport`.
-    GetBackupDataSize { precise: bool, bundles: Vec<BundleTime> },
+    GetBackupDataSize {
+        precise: bool,
+        bundles: Vec<BundleTime>,
+    },
     /// Module: the capability file; `Some` for the incremental variant.
-    LocalCapabilities { incremental: Option<Vec<BundleTime>> },
+    LocalCapabilities {
+        incremental: Option<Vec<BundleTime>>,
+    },
     /// Module: `Reply::Bool`.
-    UpdateTimer { bundle: String, timeout_ms: u32 },
+    UpdateTimer {
+        bundle: String,
+        timeout_ms: u32,
+    },
     /// Module: `Reply::Bool`.
-    UpdateSendRate { bundle: String, rate: u32 },
+    UpdateSendRate {
+        bundle: String,
+        rate: u32,
+    },
     /// Module: `Reply::Text` (None when the service cannot answer).
-    GetBackupInfo { bundle: String },
+    GetBackupInfo {
+        bundle: String,
+    },
     /// Module, a testing aid: the device's service stops as if it had died. Its active
     /// session gets `ServiceDied` and nothing after; `Reply::Bool` says whether one existed.
     StopService,

@@ -130,10 +130,7 @@ mod tests {
 
     #[test]
     fn scene_selects_option_dir() {
-        let c = BackupConfig::parse(
-            r#"{"includes":["a/"],"optionDir":[{"sceneId":"2","includes":["b/"],"excludes":["b/x"]}]}"#,
-        )
-        .unwrap();
+        let c = BackupConfig::parse(r#"{"includes":["a/"],"optionDir":[{"sceneId":"2","includes":["b/"],"excludes":["b/x"]}]}"#).unwrap();
         assert_eq!(c.scan_lists(Some("2")), (vec!["b/".to_string()], vec!["b/x".to_string()]));
         assert_eq!(c.scan_lists(Some("9")).0, vec!["a/".to_string()]);
         assert_eq!(c.scan_lists(None).0, vec!["a/".to_string()]);

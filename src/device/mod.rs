@@ -94,17 +94,11 @@ impl Device {
     }
 
     pub fn info(&self) -> DeviceInfo {
-        let v: Value = fs::read_to_string(self.root.join("device.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null);
+        let v: Value =
+            fs::read_to_string(self.root.join("device.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
         DeviceInfo {
             device_type: v.get("deviceType").and_then(Value::as_str).unwrap_or("default").to_string(),
-            system_full_name: v
-                .get("systemFullName")
-                .and_then(Value::as_str)
-                .unwrap_or("OpenHarmony-5.0.0.0")
-                .to_string(),
+            system_full_name: v.get("systemFullName").and_then(Value::as_str).unwrap_or("OpenHarmony-5.0.0.0").to_string(),
         }
     }
 
@@ -135,10 +129,8 @@ impl Device {
             name: e.get("name").and_then(Value::as_str).unwrap_or("BackupExtensionAbility").to_string(),
             src_entry: e.get("srcEntry").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string),
         });
-        let config = fs::read_to_string(bundle_dir.join("backup_config.json"))
-            .ok()
-            .and_then(|t| BackupConfig::parse(&t).ok())
-            .unwrap_or_default();
+        let config =
+            fs::read_to_string(bundle_dir.join("backup_config.json")).ok().and_then(|t| BackupConfig::parse(&t).ok()).unwrap_or_default();
         Some(InstalledBundle {
             name: name.to_string(),
             version_code: meta.get("versionCode").and_then(Value::as_i64).unwrap_or(0),

@@ -3,20 +3,14 @@
 /// Letters, digits, `_` and `.`; starts with a letter; 7–128 characters.
 pub fn is_valid_bundle_name(name: &str) -> bool {
     let b = name.as_bytes();
-    (7..=128).contains(&b.len())
-        && b[0].is_ascii_alphabetic()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+    (7..=128).contains(&b.len()) && b[0].is_ascii_alphabetic() && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
 }
 
 /// A restore uri is a plain file name of digits, letters, `_` and `.` (the docs), never `.`
 /// or `..`, at most 255 bytes.
 pub fn is_valid_uri(uri: &str) -> bool {
     let b = uri.as_bytes();
-    !b.is_empty()
-        && b.len() <= 255
-        && uri != "."
-        && uri != ".."
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+    !b.is_empty() && b.len() <= 255 && uri != "." && uri != ".." && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
 }
 
 #[cfg(test)]

@@ -18,13 +18,8 @@ pub fn anonymous_file(dir: &Path) -> io::Result<File> {
         Err(_) => {
             static SEQ: AtomicU64 = AtomicU64::new(0);
             let name = dir.join(format!(".anon-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
-            let f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(nix::libc::O_NOFOLLOW)
-                .open(&name)?;
+            let f =
+                OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).custom_flags(nix::libc::O_NOFOLLOW).open(&name)?;
             std::fs::remove_file(&name)?;
             Ok(f)
         }

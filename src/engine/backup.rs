@@ -62,7 +62,6 @@ impl BigNames {
             .rsplit('/')
             .next()
             .and_then(|f| f.rsplit_once('.'))
-            .map(|(stem, ext)| (stem, ext))
             .filter(|(stem, ext)| !stem.is_empty() && !ext.is_empty() && ext.len() <= 16 && ext.bytes().all(|b| b.is_ascii_alphanumeric()))
             .map(|(_, ext)| ext);
         let mut i = 0u32;
@@ -126,10 +125,7 @@ fn tar_manage_entry(name: &str, size: u64) -> ManageEntry {
     let t = TimeSpec { tv_sec: now.as_secs() as i64, tv_nsec: now.subsec_nanos() as i64 };
     ManageEntry {
         file_name: name.to_string(),
-        information: Information {
-            path: String::new(),
-            stat: Stat { st_size: size, st_mode: 0o100600, st_atim: t.clone(), st_mtim: t },
-        },
+        information: Information { path: String::new(), stat: Stat { st_size: size, st_mode: 0o100600, st_atim: t.clone(), st_mtim: t } },
         is_user_tar: false,
         is_big_file: false,
     }

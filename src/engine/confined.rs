@@ -12,9 +12,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
+use nix::fcntl::AtFlags;
 use nix::fcntl::{openat, OFlag, AT_FDCWD};
 use nix::sys::stat::{fstatat, mkdirat, Mode, SFlag};
-use nix::fcntl::AtFlags;
 
 use super::PATH_MAX;
 
@@ -99,7 +99,13 @@ impl Confined {
                         Ok(()) | Err(Errno::EEXIST) => {}
                         Err(e) => return Err(errno(e)),
                     }
-                    openat(pfd, name, flags, Mode::empty()).map_err(|e| if e == Errno::ENOTDIR || e == Errno::ELOOP { symlink_refused(rel) } else { errno(e) })?
+                    openat(pfd, name, flags, Mode::empty()).map_err(|e| {
+                        if e == Errno::ENOTDIR || e == Errno::ELOOP {
+                            symlink_refused(rel)
+                        } else {
+                            errno(e)
+                        }
+                    })?
                 }
                 Err(Errno::ENOENT) => return Ok(None),
                 Err(Errno::ENOTDIR) | Err(Errno::ELOOP) => return Err(symlink_refused(rel)),
@@ -126,13 +132,14 @@ impl Confined {
     pub fn open_file(&mut self, rel: &str) -> io::Result<File> {
         let (parent, name) = split(rel);
         let pfd = self.dir(parent, false)?.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{rel} does not exist")))?;
-        let fd = openat(pfd, name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK, Mode::empty()).map_err(|e| {
-            if e == Errno::ELOOP {
-                symlink_refused(rel)
-            } else {
-                errno(e)
-            }
-        })?;
+        let fd =
+            openat(pfd, name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK, Mode::empty()).map_err(|e| {
+                if e == Errno::ELOOP {
+                    symlink_refused(rel)
+                } else {
+                    errno(e)
+                }
+            })?;
         let f = File::from(fd);
         if !f.metadata()?.is_file() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{rel} is not a regular file")));
@@ -145,7 +152,13 @@ impl Confined {
         let (parent, name) = split(rel);
         let pfd = self.dir(parent, true)?.expect("created");
         let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        let fd = openat(pfd, name, flags, Mode::from_bits_truncate(mode)).map_err(|e| if e == Errno::ELOOP { symlink_refused(rel) } else { errno(e) })?;
+        let fd = openat(pfd, name, flags, Mode::from_bits_truncate(mode)).map_err(|e| {
+            if e == Errno::ELOOP {
+                symlink_refused(rel)
+            } else {
+                errno(e)
+            }
+        })?;
         Ok(File::from(fd))
     }
 
@@ -153,7 +166,8 @@ impl Confined {
     pub fn open_dir_for_meta(&mut self, rel: &str) -> io::Result<File> {
         let (parent, name) = split(rel);
         let pfd = self.dir(parent, false)?.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, rel.to_string()))?;
-        let fd = openat(pfd, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()).map_err(errno)?;
+        let fd =
+            openat(pfd, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()).map_err(errno)?;
         Ok(File::from(fd))
     }
 
@@ -195,6 +209,22 @@ fn split(rel: &str) -> (&str, &str) {
     }
 }
 
+impl Confined {
+    /// Removes a whole tree at `rel` (missing is fine), refusing symlinks on the way to it.
+    pub fn remove_tree(&mut self, rel: &str) -> io::Result<()> {
+        match self.probe(rel)? {
+            Kind::Missing => Ok(()),
+            Kind::Dir => {
+                // The parents were just checked; remove_dir_all never follows links inside.
+                let path = std::fs::read_link(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&self.root)))?.join(rel);
+                self.dirs.retain(|k, _| k != rel && !k.starts_with(&format!("{rel}/")));
+                std::fs::remove_dir_all(path)
+            }
+            _ => self.remove(rel),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,21 +257,5 @@ mod tests {
         assert_eq!(c.probe("data/a/b").unwrap(), Kind::Dir);
         std::fs::remove_dir_all(&d).unwrap();
         std::fs::remove_dir_all(&outside).unwrap();
-    }
-}
-
-impl Confined {
-    /// Removes a whole tree at `rel` (missing is fine), refusing symlinks on the way to it.
-    pub fn remove_tree(&mut self, rel: &str) -> io::Result<()> {
-        match self.probe(rel)? {
-            Kind::Missing => Ok(()),
-            Kind::Dir => {
-                // The parents were just checked; remove_dir_all never follows links inside.
-                let path = std::fs::read_link(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&self.root)))?.join(rel);
-                self.dirs.retain(|k, _| k != rel && !k.starts_with(&format!("{rel}/")));
-                std::fs::remove_dir_all(path)
-            }
-            _ => self.remove(rel),
-        }
     }
 }

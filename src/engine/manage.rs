@@ -90,11 +90,7 @@ pub fn parse_manage(bytes: &[u8]) -> Result<Vec<ManageEntry>, String> {
                     path: info.and_then(|i| i.get("path")).and_then(Value::as_str).unwrap_or("").to_string(),
                     stat: Stat {
                         st_size: stat.and_then(|s| s.get("st_size")).and_then(Value::as_u64).unwrap_or(0),
-                        st_mode: stat
-                            .and_then(|s| s.get("st_mode"))
-                            .and_then(Value::as_u64)
-                            .map(|m| m as u32)
-                            .unwrap_or(0o100660),
+                        st_mode: stat.and_then(|s| s.get("st_mode")).and_then(Value::as_u64).map(|m| m as u32).unwrap_or(0o100660),
                         st_atim: time(stat.and_then(|s| s.get("st_atim"))),
                         st_mtim: time(stat.and_then(|s| s.get("st_mtim"))),
                     },

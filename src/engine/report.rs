@@ -95,16 +95,7 @@ pub fn write_report<'a>(entries: impl IntoIterator<Item = &'a ReportEntry>, out:
     writeln!(out, "{HEADER}")?;
     for e in entries {
         let (path, flag) = if needs_encoding(&e.path) { (encode_path(&e.path), 1) } else { (e.path.clone(), 0) };
-        writeln!(
-            out,
-            "{path};{};{};{};{};{};{};{flag}",
-            e.mode,
-            u8::from(e.is_dir),
-            e.size,
-            e.mtime,
-            e.hash,
-            u8::from(e.flag)
-        )?;
+        writeln!(out, "{path};{};{};{};{};{};{};{flag}", e.mode, u8::from(e.is_dir), e.size, e.mtime, e.hash, u8::from(e.flag))?;
     }
     Ok(())
 }

@@ -87,10 +87,23 @@ fn destination(path: &str) -> Result<String, EngineError> {
 #[derive(Debug)]
 enum Item {
     /// A staged file (`staged` names it in the staging directory).
-    File { staged: String, dest: String },
-    Dir { dest: String, mode: u32, mtime: TimeSpec },
+    File {
+        staged: String,
+        dest: String,
+    },
+    Dir {
+        dest: String,
+        mode: u32,
+        mtime: TimeSpec,
+    },
     /// A big file written by the client into `.backup/restore/<name>`.
-    Big { name: String, dest: String, mode: u32, atime: TimeSpec, mtime: TimeSpec },
+    Big {
+        name: String,
+        dest: String,
+        mode: u32,
+        atime: TimeSpec,
+        mtime: TimeSpec,
+    },
 }
 
 impl Item {
@@ -335,7 +348,7 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
             }
         }
         // Deepest first, so setting a parent's mtime is the last change inside it.
-        dirs.sort_by(|a, b| b.0.matches('/').count().cmp(&a.0.matches('/').count()));
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.0.matches('/').count()));
         for (dest, mode, mtime) in dirs {
             let d = app.open_dir_for_meta(&dest)?;
             fchmod(&d, Mode::from_bits_truncate(mode)).map_err(|e| EngineError::Io(e.into()))?;
@@ -355,7 +368,13 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
 /// then directories that became empty, deepest first. Only entries below a directory the
 /// listing names are candidates, so nothing the backup never covered (another scene's
 /// directories, say) is touched; a directory that still holds something stays.
-fn apply_deletions(app: &mut Confined, sandbox: &Path, includes: &[String], excludes: &[String], listing: &HashSet<String>) -> Result<u64, EngineError> {
+fn apply_deletions(
+    app: &mut Confined,
+    sandbox: &Path,
+    includes: &[String],
+    excludes: &[String],
+    listing: &HashSet<String>,
+) -> Result<u64, EngineError> {
     let present = super::scan::scan(sandbox, includes, excludes)?;
     let mut deleted = 0;
     let mut dirs = Vec::new();

@@ -172,7 +172,12 @@ impl DirStat {
                 atime: (st.st_atime, st.st_atime_nsec),
             }),
             // A directory that cannot be opened (no read permission): stat by path.
-            None => e.metadata().ok().map(|md| Stat { size: md.size(), mode: md.mode(), mtime: (md.mtime(), md.mtime_nsec()), atime: (md.atime(), md.atime_nsec()) }),
+            None => e.metadata().ok().map(|md| Stat {
+                size: md.size(),
+                mode: md.mode(),
+                mtime: (md.mtime(), md.mtime_nsec()),
+                atime: (md.atime(), md.atime_nsec()),
+            }),
         }
     }
 }
@@ -204,8 +209,8 @@ fn walk(sandbox: &Path, root: &Path, excludes: &Excludes, found: &mut BTreeMap<S
         }
         let Some(st) = stats.stat(&e) else { continue };
         // A file swapped for something else since the directory was read is skipped too.
-        let kind = st.mode & (SFlag::S_IFMT.bits() as u32);
-        if kind != if is_dir { SFlag::S_IFDIR.bits() as u32 } else { SFlag::S_IFREG.bits() as u32 } {
+        let kind = st.mode & SFlag::S_IFMT.bits();
+        if kind != if is_dir { SFlag::S_IFDIR.bits() } else { SFlag::S_IFREG.bits() } {
             continue;
         }
         found.entry(sp.clone()).or_insert_with(|| ScanEntry {

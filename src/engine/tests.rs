@@ -44,7 +44,11 @@ fn tree(sandbox: &Path) -> Tree {
             continue;
         }
         let md = e.path().symlink_metadata().unwrap();
-        let content = if md.is_file() { sha2::Sha256::digest(fs::read(e.path()).unwrap()).iter().map(|b| format!("{b:02x}")).collect() } else { String::new() };
+        let content = if md.is_file() {
+            sha2::Sha256::digest(fs::read(e.path()).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
+        } else {
+            String::new()
+        };
         // Directories above the include roots are not backed up: only their existence counts.
         let above = ["data", "data/storage", "data/storage/el1", "data/storage/el1/base", "data/storage/el2", "data/storage/el2/base"];
         let (mode, s, ns) = if above.contains(&rel.as_str()) { (0, 0, 0) } else { (md.mode(), md.mtime(), md.mtime_nsec()) };
@@ -56,7 +60,13 @@ fn tree(sandbox: &Path) -> Tree {
 fn sample(sandbox: &Path) {
     for i in 0..150 {
         let body = format!("note {i} ").repeat(i + 1);
-        write(sandbox, &format!("data/storage/el2/base/files/notes/{}/n{i}.txt", i % 7), body.as_bytes(), 0o640, (1_700_000_000 + i as i64, 123_000 * i as u32));
+        write(
+            sandbox,
+            &format!("data/storage/el2/base/files/notes/{}/n{i}.txt", i % 7),
+            body.as_bytes(),
+            0o640,
+            (1_700_000_000 + i as i64, 123_000 * i as u32),
+        );
     }
     let big: Vec<u8> = (0..3_500_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     write(sandbox, "data/storage/el2/database/rdb/big.db", &big, 0o600, (1_690_000_000, 5));
@@ -154,7 +164,8 @@ fn gnu_tar_lists_our_parts_and_restores_from_its_own_archive() {
     write(&gnu, "data/storage/el2/base/files/from-gnu.txt", b"made by GNU tar", 0o640, (1_650_000_000, 0));
     let status = Command::new("tar").arg("-cf").arg(out.join("part.9.tar")).arg("-C").arg(&gnu).arg("data").status().unwrap();
     assert!(status.success());
-    fs::write(out.join("manage.json"), br#"[{"fileName":"part.9.tar","information":{"path":""},"isUserTar":false,"isBigFile":false}]"#).unwrap();
+    fs::write(out.join("manage.json"), br#"[{"fileName":"part.9.tar","information":{"path":""},"isUserTar":false,"isBigFile":false}]"#)
+        .unwrap();
     hand_over(&sb, &out, &["part.9.tar".into(), "manage.json".into()]);
     restore(&sb).map_err(|e| e.to_string()).unwrap();
     let p = sb.join("data/storage/el2/base/files/from-gnu.txt");
@@ -194,7 +205,13 @@ fn hostile_archives_change_nothing_and_end_with_untar_errors() {
     sample(&sb);
     let good = b"/data/storage/el2/base/files/ok.txt";
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("dotdot", hostile_tar(&[(std::str::from_utf8(good).unwrap(), tar::EntryType::Regular, b"x", None), ("/data/storage/../../../outside/evil", tar::EntryType::Regular, b"evil", None)])),
+        (
+            "dotdot",
+            hostile_tar(&[
+                (std::str::from_utf8(good).unwrap(), tar::EntryType::Regular, b"x", None),
+                ("/data/storage/../../../outside/evil", tar::EntryType::Regular, b"evil", None),
+            ]),
+        ),
         ("absolute outside data", hostile_tar(&[("/etc/passwd", tar::EntryType::Regular, b"evil", None)])),
         ("symlink", hostile_tar(&[("/data/storage/el2/base/files/link", tar::EntryType::Symlink, b"", Some("/etc"))])),
         ("hard link", hostile_tar(&[("/data/storage/el2/base/files/hard", tar::EntryType::Link, b"", Some("/etc/passwd"))])),
@@ -222,7 +239,8 @@ fn hostile_archives_change_nothing_and_end_with_untar_errors() {
     let (mut data, _) = create_handle(&sb, "0123456789abcdef").unwrap();
     data.write_all(b"evil").unwrap();
     let (mut m, _) = create_handle(&sb, "manage.json").unwrap();
-    m.write_all(br#"[{"fileName":"0123456789abcdef","information":{"path":"/data/storage/../../../outside/x"},"isBigFile":true}]"#).unwrap();
+    m.write_all(br#"[{"fileName":"0123456789abcdef","information":{"path":"/data/storage/../../../outside/x"},"isBigFile":true}]"#)
+        .unwrap();
     assert!(matches!(restore(&sb), Err(EngineError::Untar(_))));
     assert_eq!(tree(&sb), before);
     fs::remove_dir_all(d).unwrap();
@@ -380,7 +398,9 @@ fn a_restored_chain_reproduces_the_last_state_and_deletes_on_request() {
         let got = tree(&sb);
         let n2 = format!("{F}/n2.txt");
         // Directory mtimes are not part of an incremental listing; everything else is.
-        let no_dir_times = |t: &Tree| t.iter().map(|(k, v)| (k.clone(), if v.0 { (v.0, v.1, 0, 0, 0, String::new()) } else { v.clone() })).collect::<Tree>();
+        let no_dir_times = |t: &Tree| {
+            t.iter().map(|(k, v)| (k.clone(), if v.0 { (v.0, v.1, 0, 0, 0, String::new()) } else { v.clone() })).collect::<Tree>()
+        };
         if deletions {
             assert_eq!(no_dir_times(&got), no_dir_times(&last));
         } else {

@@ -67,12 +67,8 @@ fn file_data<'e>(env: &'e Env, r: Reply) -> Result<Object<'e>> {
 }
 
 /// Runs module-level work off the JS thread.
-fn blocking(req: Request) -> impl Future<Output = BizResult<Reply>> + Send + 'static {
-    async move {
-        tokio::task::spawn_blocking(move || client::call(req))
-            .await
-            .unwrap_or_else(|e| Err(BizError::with_detail(E_UNKNOWN, e)))
-    }
+async fn blocking(req: Request) -> BizResult<Reply> {
+    tokio::task::spawn_blocking(move || client::call(req)).await.unwrap_or_else(|e| Err(BizError::with_detail(E_UNKNOWN, e)))
 }
 
 /// `Array<IncrementalBackupTime>`; `code` is the method's documented argument code.
@@ -151,9 +147,7 @@ pub fn update_timer(env: &Env, args: Vec<Unknown>) -> Result<bool> {
 pub fn update_send_rate(env: &Env, args: Vec<Unknown>) -> Result<bool> {
     expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateSendRate")?;
     let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleName must be a string"))?;
-    let rate = as_i32(&args[1])
-        .filter(|r| *r >= 0)
-        .ok_or_else(|| throw(env, E_PARAM_SHORT, "sendRate must be an integer ≥ 0"))?;
+    let rate = as_i32(&args[1]).filter(|r| *r >= 0).ok_or_else(|| throw(env, E_PARAM_SHORT, "sendRate must be an integer ≥ 0"))?;
     Ok(matches!(client::call(Request::UpdateSendRate { bundle, rate: rate as u32 }), Ok(Reply::Bool(true))))
 }
 
@@ -250,7 +244,11 @@ impl NativeSession {
         if let Some(extra) = args.get(first + 1).filter(|v| !is_nullish(v) && !is_function(v)) {
             let infos = string_array(extra).ok_or_else(|| throw(env, code, "infos must be an array of strings"))?;
             if infos.len() != bundles.len() {
-                return Err(throw(env, code, format!("infos has {} entries for {} bundles; they pair by index", infos.len(), bundles.len())));
+                return Err(throw(
+                    env,
+                    code,
+                    format!("infos has {} entries for {} bundles; they pair by index", infos.len(), bundles.len()),
+                ));
             }
             for (b, info) in bundles.iter_mut().zip(infos) {
                 b.info = Some(info);
@@ -345,9 +343,8 @@ fn file_meta(env: &Env, args: &[Unknown], what: &str) -> Result<(String, String)
         }
     }
     let meta = as_object(&args[0]).ok_or_else(|| throw(env, E_INVAL, "fileMeta must be an object"))?;
-    let bundle = prop(&meta, "bundleName")
-        .and_then(|v| as_string(&v))
-        .ok_or_else(|| throw(env, E_INVAL, "fileMeta.bundleName must be a string"))?;
+    let bundle =
+        prop(&meta, "bundleName").and_then(|v| as_string(&v)).ok_or_else(|| throw(env, E_INVAL, "fileMeta.bundleName must be a string"))?;
     let uri = meta
         .get_named_property::<Unknown>("uri")
         .ok()
@@ -391,4 +388,3 @@ fn incremental_bundles(env: &Env, v: &Unknown) -> Result<Vec<BundleRequest>> {
         })
         .collect()
 }
-

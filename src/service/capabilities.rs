@@ -18,8 +18,7 @@ pub fn backup_version_json() -> String {
 }
 
 /// Old-device versions that may restore even when `allToBackup` is false (reference §1.4).
-const SPECIAL_VERSION_NAMES: [&str; 6] =
-    ["0.0.0.0", "99.99.99.999", "99.99.99.998", "99.99.99.997", "99.99.99.996", "99.99.99.995"];
+const SPECIAL_VERSION_NAMES: [&str; 6] = ["0.0.0.0", "99.99.99.999", "99.99.99.998", "99.99.99.997", "99.99.99.996", "99.99.99.995"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -67,14 +66,8 @@ fn bundle_info(b: &InstalledBundle, variant: Variant, incremental_since: Option<
     let mut o = Map::new();
     o.insert("allToBackup".into(), json!(allowed));
     o.insert("appIndex".into(), json!(b.app_index));
-    o.insert(
-        "extensionName".into(),
-        json!(b.extension.as_ref().map(|e| e.name.as_str()).unwrap_or("")),
-    );
-    o.insert(
-        "extraInfo".into(),
-        b.config.extra_info.clone().unwrap_or_else(|| json!({"supportScene": []})),
-    );
+    o.insert("extensionName".into(), json!(b.extension.as_ref().map(|e| e.name.as_str()).unwrap_or("")));
+    o.insert("extraInfo".into(), b.config.extra_info.clone().unwrap_or_else(|| json!({"supportScene": []})));
     o.insert("fullBackupOnly".into(), json!(b.config.full_backup_only));
     if let Some(since) = incremental_since {
         let inc = if allowed { space_changed_since(&b.sandbox, since) } else { 0 };
@@ -94,8 +87,7 @@ fn bundle_info(b: &InstalledBundle, variant: Variant, incremental_since: Option<
 /// The capability JSON of `device`. With `incremental`, every app carries
 /// `increSpaceOccupied`: bytes changed since its listed time (0 for unlisted apps means all).
 pub fn build(device: &Device, variant: Variant, incremental: Option<&[BundleTime]>) -> Value {
-    let times: Option<HashMap<&str, i64>> =
-        incremental.map(|l| l.iter().map(|t| (t.name.as_str(), t.last_incremental_time)).collect());
+    let times: Option<HashMap<&str, i64>> = incremental.map(|l| l.iter().map(|t| (t.name.as_str(), t.last_incremental_time)).collect());
     let infos: Vec<Value> = device
         .installed_bundles()
         .iter()
@@ -152,20 +144,15 @@ impl RemoteBundle {
 /// whole file; unlike it, the caller learns exactly which entry and why.
 pub fn parse_remote(bytes: &[u8]) -> Result<HashMap<(String, i64), RemoteBundle>, String> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("capability file is not valid JSON: {e}"))?;
-    let infos = v
-        .get("bundleInfos")
-        .and_then(Value::as_array)
-        .ok_or("capability file has no \"bundleInfos\" array")?;
+    let infos = v.get("bundleInfos").and_then(Value::as_array).ok_or("capability file has no \"bundleInfos\" array")?;
     let mut out = HashMap::new();
     for (i, b) in infos.iter().enumerate() {
         let bad = |field: &str, ty: &str| format!("bundleInfos[{i}].{field} must be {ty}");
         let name = b.get("name").and_then(Value::as_str).ok_or_else(|| bad("name", "a string"))?;
         let version_code = b.get("versionCode").and_then(Value::as_i64).ok_or_else(|| bad("versionCode", "an integer"))?;
-        let version_name =
-            b.get("versionName").and_then(Value::as_str).ok_or_else(|| bad("versionName", "a string"))?;
+        let version_name = b.get("versionName").and_then(Value::as_str).ok_or_else(|| bad("versionName", "a string"))?;
         let space_occupied = b.get("spaceOccupied").and_then(Value::as_i64).ok_or_else(|| bad("spaceOccupied", "an integer"))?;
-        let all_to_backup =
-            b.get("allToBackup").and_then(Value::as_bool).ok_or_else(|| bad("allToBackup", "a boolean"))?;
+        let all_to_backup = b.get("allToBackup").and_then(Value::as_bool).ok_or_else(|| bad("allToBackup", "a boolean"))?;
         b.get("extensionName").and_then(Value::as_str).ok_or_else(|| bad("extensionName", "a string"))?;
         let app_index = match b.get("appIndex") {
             None => 0,
@@ -212,7 +199,13 @@ mod tests {
 
     #[test]
     fn special_versions_restore_even_when_forbidden() {
-        let b = RemoteBundle { version_code: 0, version_name: "99.99.99.999-x".into(), all_to_backup: false, full_backup_only: false, space_occupied: 0 };
+        let b = RemoteBundle {
+            version_code: 0,
+            version_name: "99.99.99.999-x".into(),
+            all_to_backup: false,
+            full_backup_only: false,
+            space_occupied: 0,
+        };
         assert!(b.restorable());
         let b = RemoteBundle { version_name: "1.0.0".into(), ..b };
         assert!(!b.restorable());

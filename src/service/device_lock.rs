@@ -60,10 +60,16 @@ impl DeviceLock {
 fn read_holder(mut file: File) -> Holder {
     for _ in 0..20 {
         let mut text = String::new();
-        let parsed = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_string(&mut text)).ok().and_then(|_| serde_json::from_str::<Value>(&text).ok());
+        let parsed = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_to_string(&mut text))
+            .ok()
+            .and_then(|_| serde_json::from_str::<Value>(&text).ok());
         if let Some(v) = parsed {
             let since = v.get("since").and_then(Value::as_u64).map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
-            if let (Some(caller), Some(since), Some(scenario)) = (v.get("name").and_then(Value::as_str), since, v.get("scenario").and_then(Value::as_str)) {
+            if let (Some(caller), Some(since), Some(scenario)) =
+                (v.get("name").and_then(Value::as_str), since, v.get("scenario").and_then(Value::as_str))
+            {
                 return Holder { caller: caller.to_string(), since, scenario: scenario.to_string() };
             }
         }

@@ -33,9 +33,15 @@ pub(crate) fn env_ms(name: &str) -> Option<Duration> {
 pub enum CallResult {
     /// The method ran; `value` is its string result (None for undefined/null); `defined`
     /// says whether the app itself implements it.
-    Value { value: Option<String>, defined: bool },
+    Value {
+        value: Option<String>,
+        defined: bool,
+    },
     /// The method threw or its promise rejected.
-    Error { message: String, code: Option<i64> },
+    Error {
+        message: String,
+        code: Option<i64>,
+    },
     /// The host died (crash, exit, kill) before answering.
     Died(String),
     TimedOut,
@@ -71,10 +77,12 @@ pub struct Host {
 
 /// `lib/extension-host.js`: named by `BACKUP_EXTENSION_HOST`, which index.js sets.
 fn host_script() -> io::Result<PathBuf> {
-    crate::settings::var_os("BACKUP_EXTENSION_HOST")
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the extension host (lib/extension-host.js) was not found: BACKUP_EXTENSION_HOST is not set"))
+    crate::settings::var_os("BACKUP_EXTENSION_HOST").map(PathBuf::from).filter(|p| p.is_file()).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "the extension host (lib/extension-host.js) was not found: BACKUP_EXTENSION_HOST is not set",
+        )
+    })
 }
 
 /// Node: this very process when the addon runs inside node, else `node` on the PATH.
@@ -112,11 +120,7 @@ fn spawn_orphan_proof(mut cmd: Command) -> io::Result<Child> {
         Mutex::new(tx)
     });
     let (tx, rx) = channel();
-    spawner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .send((cmd, tx))
-        .map_err(|_| io::Error::other("the extension spawner stopped"))?;
+    spawner.lock().unwrap_or_else(|p| p.into_inner()).send((cmd, tx)).map_err(|_| io::Error::other("the extension spawner stopped"))?;
     rx.recv().map_err(|_| io::Error::other("the extension spawner stopped"))?
 }
 
@@ -142,7 +146,13 @@ impl Host {
         let s = shared.clone();
         let name = bundle.name.clone();
         std::thread::Builder::new().name(format!("ext-err-{}", bundle.name)).spawn(move || forward_stderr(stderr, &s, &name))?;
-        Ok(Host { bundle: bundle.name.clone(), stdin: Mutex::new(child.stdin.take()), child: Mutex::new(child), shared, next_id: AtomicU64::new(1) })
+        Ok(Host {
+            bundle: bundle.name.clone(),
+            stdin: Mutex::new(child.stdin.take()),
+            child: Mutex::new(child),
+            shared,
+            next_id: AtomicU64::new(1),
+        })
     }
 
     /// Waits until the app's module loaded. `Err` carries why it did not.

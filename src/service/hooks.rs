@@ -64,7 +64,10 @@ impl ExtTimer {
 #[derive(Debug, Clone, PartialEq)]
 pub enum HookEnd {
     /// The hook returned: its string result, if any, and whether the app implements it.
-    Returned { value: Option<String>, defined: bool },
+    Returned {
+        value: Option<String>,
+        defined: bool,
+    },
     /// The hook threw or rejected.
     AppError(String),
     Died(String),
@@ -112,7 +115,15 @@ pub fn run_hook(host: &Host, call: &str, args: Value, timer: &ExtTimer, stop: &d
     end
 }
 
-fn run_hook_inner(host: &Host, call: &str, args: Value, timer: &ExtTimer, stop: &dyn Fn() -> bool, progress: &dyn Fn(String), c: &Cadence) -> HookEnd {
+fn run_hook_inner(
+    host: &Host,
+    call: &str,
+    args: Value,
+    timer: &ExtTimer,
+    stop: &dyn Fn() -> bool,
+    progress: &dyn Fn(String),
+    c: &Cadence,
+) -> HookEnd {
     // The first onProcess, before the hook.
     let mut polling = match host.call("onProcess", json!([]), c.first) {
         CallResult::Value { value: Some(v), defined: true } if !v.is_empty() => {

@@ -23,7 +23,15 @@ pub struct BundleInfos {
 
 impl Default for BundleInfos {
     fn default() -> Self {
-        BundleInfos { details: Vec::new(), clear_backup_data: true, backup_scene: None, mapping: Vec::new(), apply_deletions: false, delay: None, broadcast_only: false }
+        BundleInfos {
+            details: Vec::new(),
+            clear_backup_data: true,
+            backup_scene: None,
+            mapping: Vec::new(),
+            apply_deletions: false,
+            delay: None,
+            broadcast_only: false,
+        }
     }
 }
 
@@ -68,7 +76,9 @@ impl BundleInfos {
                     out.broadcast_only |= truthy(item.get("isBroadcastOnly")).unwrap_or(false);
                     for d in details.iter().filter(|d| d.get("type").and_then(Value::as_str) == Some("app_mapping_relation")) {
                         for pair in d.get("detail").and_then(Value::as_array).into_iter().flatten() {
-                            if let (Some(s), Some(t)) = (pair.get("source").and_then(Value::as_str), pair.get("target").and_then(Value::as_str)) {
+                            if let (Some(s), Some(t)) =
+                                (pair.get("source").and_then(Value::as_str), pair.get("target").and_then(Value::as_str))
+                            {
                                 out.mapping.push((s.to_string(), t.to_string()));
                             }
                         }

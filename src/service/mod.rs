@@ -83,10 +83,7 @@ impl Service {
     pub fn for_device(device: Device) -> Service {
         let key = std::fs::canonicalize(device.root()).unwrap_or_else(|_| device.root().to_path_buf());
         let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
-        let core = reg
-            .entry(key)
-            .or_insert_with(|| Arc::new(ServiceCore { device, active: Mutex::new(None) }))
-            .clone();
+        let core = reg.entry(key).or_insert_with(|| Arc::new(ServiceCore { device, active: Mutex::new(None) })).clone();
         Service { core }
     }
 
@@ -122,7 +119,11 @@ impl Service {
             Ok(dir) => match device_lock::DeviceLock::acquire(&dir, caller, since, kind) {
                 device_lock::Acquire::Held(l) => Some(l),
                 device_lock::Acquire::Conflict(h) => {
-                    return Err(BizError { code: E_SESSION_CONFLICT, message: conflict_message(&h.caller, h.since, &h.scenario), data: None })
+                    return Err(BizError {
+                        code: E_SESSION_CONFLICT,
+                        message: conflict_message(&h.caller, h.since, &h.scenario),
+                        data: None,
+                    })
                 }
                 device_lock::Acquire::Unavailable => None,
             },
@@ -142,12 +143,12 @@ impl Service {
             }
             // Timers and the send rate act on a running bundle of the active session; the
             // extension host work (issue 4) extends these.
-            Request::UpdateSendRate { bundle, rate } => Ok(Reply::Bool(
-                self.core.active_session().map(|s| s.update_send_rate(&bundle, rate)).unwrap_or(false),
-            )),
-            Request::UpdateTimer { bundle, timeout_ms } => Ok(Reply::Bool(
-                self.core.active_session().map(|s| s.update_timer(&bundle, timeout_ms)).unwrap_or(false),
-            )),
+            Request::UpdateSendRate { bundle, rate } => {
+                Ok(Reply::Bool(self.core.active_session().map(|s| s.update_send_rate(&bundle, rate)).unwrap_or(false)))
+            }
+            Request::UpdateTimer { bundle, timeout_ms } => {
+                Ok(Reply::Bool(self.core.active_session().map(|s| s.update_timer(&bundle, timeout_ms)).unwrap_or(false)))
+            }
             Request::GetBackupInfo { bundle } => Ok(Reply::Text(self.backup_info(&bundle))),
             Request::StopService => Ok(Reply::Bool(self.core.stop())),
             other => Err(BizError::with_detail(E_INVAL, format!("{other:?} needs a session"))),
@@ -222,13 +223,7 @@ fn format_local_time(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}:{:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}:{:03}", rem / 3600, rem % 3600 / 60, rem % 60, d.subsec_millis())
 }
 
 #[cfg(test)]

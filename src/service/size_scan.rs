@@ -43,21 +43,15 @@ pub fn measure(device: &Device, t: &BundleTime, precise: bool) -> BundleSize {
             let files = entries.iter().filter(|e| !e.is_dir);
             let data: u64 = files.clone().map(|e| e.size).sum();
             let inc: u64 = files.filter(|e| e.mtime.0 > t.last_incremental_time).map(|e| e.size).sum();
-            BundleSize {
-                data_size: data as i64,
-                inc_data_size: if t.last_incremental_time == 0 { -1 } else { inc as i64 },
-                ..unknown
-            }
+            BundleSize { data_size: data as i64, inc_data_size: if t.last_incremental_time == 0 { -1 } else { inc as i64 }, ..unknown }
         }
         Err(_) => unknown,
     }
 }
 
 fn report(done: &[BundleSize], scanning: &str) -> String {
-    let scaned: Vec<_> = done
-        .iter()
-        .map(|s| json!({"bundleName": s.bundle, "dataSize": s.data_size, "incDataSize": s.inc_data_size}))
-        .collect();
+    let scaned: Vec<_> =
+        done.iter().map(|s| json!({"bundleName": s.bundle, "dataSize": s.data_size, "incDataSize": s.inc_data_size})).collect();
     json!({"scaned": scaned, "scanning": scanning}).to_string()
 }
 

@@ -23,7 +23,12 @@ impl Session {
             let entry = installed.bundle_dir.join(installed.extension.as_ref().and_then(|e| e.src_entry.clone()).unwrap_or_default());
             match Host::spawn(installed, &entry, &b.version()) {
                 Ok(h) => b.host.insert(Arc::new(h)).clone(),
-                Err(e) => return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_FAIL, format!("cannot start the extension of {name}: {e}"))),
+                Err(e) => {
+                    return Outcome::BootFailed(BizError::with_detail(
+                        E_EXT_BOOT_FAIL,
+                        format!("cannot start the extension of {name}: {e}"),
+                    ))
+                }
             }
         };
         // Waited for in slices, so a cancel or release need not wait for a slow start.
@@ -44,7 +49,10 @@ impl Session {
             Ok(()) => {}
             Err(ReadyError::Timeout) => {
                 host.kill();
-                return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_TIMEOUT, format!("the extension of {name} was not ready within {} ms", connect_timeout().as_millis())));
+                return Outcome::BootFailed(BizError::with_detail(
+                    E_EXT_BOOT_TIMEOUT,
+                    format!("the extension of {name} was not ready within {} ms", connect_timeout().as_millis()),
+                ));
             }
             Err(ReadyError::Failed(why)) => {
                 host.kill();
@@ -73,9 +81,10 @@ impl Session {
                     (job, incremental, b.infos.unicast_details())
                 };
                 // The app prepares its data first; a non-empty result is reported at once.
-                let end = run_hook(&host, "onBackupEx", serde_json::json!([backup_info]), &control.timer, &|| control.should_stop(), &|p| {
-                    self.emit(Event::Process { bundle: name.clone(), process: p })
-                });
+                let end =
+                    run_hook(&host, "onBackupEx", serde_json::json!([backup_info]), &control.timer, &|| control.should_stop(), &|p| {
+                        self.emit(Event::Process { bundle: name.clone(), process: p })
+                    });
                 if let Some(outcome) = self.hook_outcome(&name, &host, end) {
                     return outcome;
                 }
@@ -121,5 +130,4 @@ impl Session {
         }
         host.stop(Duration::from_secs(1));
     }
-
 }

@@ -159,7 +159,15 @@ impl Session {
             device,
             core,
             sink,
-            inner: Mutex::new(Inner { bundles: BTreeMap::new(), next_seq: 0, released: false, workers: 0, finishing_after_release: false, detached: false, size_scan: false }),
+            inner: Mutex::new(Inner {
+                bundles: BTreeMap::new(),
+                next_seq: 0,
+                released: false,
+                workers: 0,
+                finishing_after_release: false,
+                detached: false,
+                size_scan: false,
+            }),
             workers_done: Condvar::new(),
             release_requested: AtomicBool::new(false),
             dead: AtomicBool::new(false),
@@ -303,10 +311,8 @@ impl Session {
             SessionKind::Restore => infos.mapped_target(&r.name).unwrap_or(&r.name),
             _ => &r.name,
         };
-        let installed = self
-            .device
-            .bundle(target)
-            .ok_or_else(|| BizError::with_detail(E_BUNDLE_INFO_EMPTY, format!("{target} is not installed")))?;
+        let installed =
+            self.device.bundle(target).ok_or_else(|| BizError::with_detail(E_BUNDLE_INFO_EMPTY, format!("{target} is not installed")))?;
         if installed.extension.is_none() {
             let code = if self.kind == SessionKind::Restore { E_FORBID } else { E_BUNDLE_INFO_EMPTY };
             return Err(BizError::with_detail(code, format!("{} has no backup extension", r.name)));
@@ -317,9 +323,9 @@ impl Session {
         let remote_bundle = match remote {
             None => None,
             Some(m) => {
-                let rb = m.get(&(r.name.clone(), installed.app_index)).ok_or_else(|| {
-                    BizError::with_detail(E_BUNDLE_INFO_EMPTY, format!("{} is not in the capability file", r.name))
-                })?;
+                let rb = m
+                    .get(&(r.name.clone(), installed.app_index))
+                    .ok_or_else(|| BizError::with_detail(E_BUNDLE_INFO_EMPTY, format!("{} is not in the capability file", r.name)))?;
                 if !rb.restorable() {
                     return Err(BizError::with_detail(E_FORBID, format!("the capability file forbids restoring {}", r.name)));
                 }
@@ -345,7 +351,16 @@ impl Session {
                 .values()
                 .filter(|b| b.state == State::Waiting)
                 // restoreDeps: a bundle waits while a bundle it names is still in the session.
-                .filter(|b| !restore || !b.installed.config.restore_deps.split(',').map(str::trim).any(|d| !d.is_empty() && d != b.req.name && inner.bundles.contains_key(d)))
+                .filter(|b| {
+                    !restore
+                        || !b
+                            .installed
+                            .config
+                            .restore_deps
+                            .split(',')
+                            .map(str::trim)
+                            .any(|d| !d.is_empty() && d != b.req.name && inner.bundles.contains_key(d))
+                })
                 .min_by_key(|b| (std::cmp::Reverse(b.req.priority), b.seq))
                 .map(|b| b.req.name.clone());
             match next {

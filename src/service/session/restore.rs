@@ -45,17 +45,13 @@ impl Session {
         }
     }
 
-
     // ---- restore ------------------------------------------------------------------------
 
     pub(super) fn open_handle(sandbox: &std::path::Path, bundle: &str, uri: &str) -> Result<FileOut, BizError> {
         match engine::restore::create_handle(sandbox, uri) {
-            Ok((data, report)) => Ok(FileOut {
-                bundle_name: bundle.to_string(),
-                uri: uri.to_string(),
-                fd: data.into(),
-                manifest_fd: Some(report.into()),
-            }),
+            Ok((data, report)) => {
+                Ok(FileOut { bundle_name: bundle.to_string(), uri: uri.to_string(), fd: data.into(), manifest_fd: Some(report.into()) })
+            }
             Err(e) => Err(BizError::from_io(&e).for_bundle(bundle)),
         }
     }
@@ -132,9 +128,14 @@ impl Session {
                 (Ok(_), Some(h)) => {
                     let name = control.name.clone();
                     // Only cancel stops it: release() lets a published bundle finish.
-                    let end = run_hook(&h, "onRestoreEx", serde_json::json!([version, restore_info]), &control.timer, &|| control.should_stop(), &|p| {
-                        s.emit(Event::Process { bundle: name.clone(), process: p })
-                    });
+                    let end = run_hook(
+                        &h,
+                        "onRestoreEx",
+                        serde_json::json!([version, restore_info]),
+                        &control.timer,
+                        &|| control.should_stop(),
+                        &|p| s.emit(Event::Process { bundle: name.clone(), process: p }),
+                    );
                     let outcome = s.hook_outcome(&name, &h, end).unwrap_or(Outcome::Done);
                     s.release_app(&h);
                     outcome
@@ -152,9 +153,7 @@ impl Session {
         let path = b.installed.work_area().join("restore/manage.json");
         let listed: Option<Vec<serde_json::Value>> = std::fs::read(&path).ok().and_then(|t| serde_json::from_slice(&t).ok());
         match listed {
-            Some(entries) => entries
-                .iter()
-                .all(|e| e.get("fileName").and_then(|n| n.as_str()).is_some_and(|n| b.completed.contains(n))),
+            Some(entries) => entries.iter().all(|e| e.get("fileName").and_then(|n| n.as_str()).is_some_and(|n| b.completed.contains(n))),
             None => false,
         }
     }
