@@ -6,7 +6,6 @@
 // together) and adds the callback forms of the promise methods.
 
 const fs = require('fs')
-const path = require('path')
 const { native, syncEnvironment } = require('./lib/native.js')
 
 const KIND = { backup: 0, restore: 1, incremental: 2 }

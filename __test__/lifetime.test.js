@@ -157,7 +157,9 @@ describe('a script that releases', () => {
   test('after onAllBundlesEnd, with the session still referenced: the process exits', async () => {
     const r = await run('released-but-referenced.js', [A])
     expectCleanExit(r)
-    expect(r.events.slice(-3)).toEqual([['all', null], ['released'], ['exit', 0]])
+    // When the append promise settles relative to the events is not part of the contract.
+    const events = r.events.filter((e) => e[0] !== 'appended')
+    expect(events.slice(-3)).toEqual([['all', null], ['released'], ['exit', 0]])
   })
 
   test('in the middle of the work: the process exits, with no bundle event after release', async () => {

@@ -16,7 +16,6 @@ afterEach(() => h.cleanup())
 
 const install = (names, extra = {}) => h.device({ bundles: Object.fromEntries(names.map((n) => [n, { files: appData(n), ...extra }])) })
 const noErrors = () => expect(h.errorLogs()).toEqual([])
-const session = (no) => h.sessions[no].session
 const endOf = (no) => h.waitFor(() => h.events('onAllBundlesEnd', no).length > 0, `onAllBundlesEnd of session ${no}`)
 
 /** A backup made by the example: every bundle begins, sends exactly its data, ends. */

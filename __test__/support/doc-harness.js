@@ -137,7 +137,6 @@ function compileExample(ex, { patches, inject = [], exports = [] } = {}) {
     '})();',
     `//# sourceURL=doc-examples/examples/${path.basename(ex.file)}`,
   ].join('\n')
-  // eslint-disable-next-line no-new-func
   return new Function('exports', 'require', 'module', 'console', '__scope', '__fragments', text)
 }
 
