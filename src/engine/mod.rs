@@ -14,6 +14,7 @@ pub mod manage;
 pub mod report;
 pub mod restore;
 pub mod scan;
+pub mod tar_read;
 pub mod tar_write;
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use nix::sys::stat::{fchmod, futimens, Mode};
@@ -154,7 +154,7 @@ impl Stager {
     /// Checks every entry of one tar and stages its files; refuses the whole archive on
     /// anything that is not a plain file or directory with a clean path.
     fn stage_tar(&mut self, tar: File, name: &str, filter: Option<&HashSet<String>>) -> Result<(), EngineError> {
-        let mut ar = tar::Archive::new(BufReader::with_capacity(1 << 20, tar));
+        let mut ar = super::tar_read::archive(tar);
         let entries = ar.entries().map_err(|e| untar(format!("{name}: {e}")))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| untar(format!("{name}: corrupt archive: {e}")))?;
