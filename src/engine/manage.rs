@@ -58,12 +58,14 @@ pub fn write_manage(entries: &[ManageEntry], out: &mut impl std::io::Write) -> s
     out.flush()
 }
 
-/// Reads a `manage.json` from any producer, tolerating missing fields as the reference does:
-/// mode defaults to 0100660, and an entry without `isBigFile` whose name does not end in
-/// `.tar` counts as big. Anything that is not an array of objects with a string `fileName`
-/// is an error.
+/// Reads a `manage.json` from any producer, a device's streamed or styled one included,
+/// tolerating what the reference's reader (`GetExtManageInfo`) tolerates: a UTF-8 byte-order
+/// mark, mode defaulting to 0100660, and `isBigFile`: missing means big unless the name ends
+/// in `.tar`, any other non-boolean means not big. Anything that is not an array of objects
+/// with a string `fileName` is an error.
 pub fn parse_manage(bytes: &[u8]) -> Result<Vec<ManageEntry>, String> {
     use serde_json::Value;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("manage.json is not JSON: {e}"))?;
     let arr = v.as_array().ok_or("manage.json is not an array")?;
     let int = |v: Option<&Value>| v.and_then(Value::as_i64);
@@ -81,8 +83,8 @@ pub fn parse_manage(bytes: &[u8]) -> Result<Vec<ManageEntry>, String> {
                 .to_string();
             let info = e.get("information");
             let stat = info.and_then(|i| i.get("stat"));
-            let is_big_file = match e.get("isBigFile").and_then(Value::as_bool) {
-                Some(b) => b,
+            let is_big_file = match e.get("isBigFile") {
+                Some(b) => b.as_bool().unwrap_or(false),
                 None => !file_name.ends_with(".tar"),
             };
             Ok(ManageEntry {
@@ -134,10 +136,30 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_devices_streamed_manage_json() {
+        // As `DoAppendFiles` writes it: jsoncpp's compact objects (keys sorted, non-ASCII as
+        // \u escapes), "," before all but the first, "\n" after each; here with a BOM and
+        // "\r\n" ends as an editor on another system might leave it.
+        let text = "\u{feff}[{\"fileName\":\"0123456789abcdef.mp4\",\"information\":{\"path\":\"/data/storage/el2/base/files/caf\\u00e9.mp4\",\
+                    \"stat\":{\"st_atim\":{\"tv_nsec\":7,\"tv_sec\":1},\"st_mode\":33152,\"st_mtim\":{\"tv_nsec\":555000001,\"tv_sec\":1700000070},\
+                    \"st_size\":2101249}},\"isBigFile\":true,\"isUserTar\":false}\r\n,{\"fileName\":\"part.0.tar\",\"information\":\
+                    {\"path\":\"/data/storage/el2/base/.backup/backup/part.0.tar\",\"stat\":{\"st_size\":37888}},\"isBigFile\":false,\"isUserTar\":false}\r\n]";
+        let v = parse_manage(text.as_bytes()).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].information.path, "/data/storage/el2/base/files/café.mp4");
+        assert_eq!(v[0].information.stat.st_mtim, TimeSpec { tv_sec: 1_700_000_070, tv_nsec: 555_000_001 });
+        assert_eq!(v[0].information.stat.st_mode, 0o100600);
+        assert!(v[0].is_big_file && !v[1].is_big_file);
+        assert_eq!(v[1].information.stat.st_mode, 0o100660, "a missing mode is the reader's default");
+    }
+
+    #[test]
     fn tolerates_missing_fields_and_refuses_garbage() {
         let v = parse_manage(br#"[{"fileName":"abc"},{"fileName":"part.1.tar"}]"#).unwrap();
         assert!(v[0].is_big_file && !v[1].is_big_file);
         assert_eq!(v[0].information.stat.st_mode, 0o100660);
+        let v = parse_manage(br#"[{"fileName":"abc","isBigFile":1}]"#).unwrap();
+        assert!(!v[0].is_big_file, "a non-boolean isBigFile is false, as on a device");
         assert!(parse_manage(b"{}").is_err());
         assert!(parse_manage(b"[{\"name\":1}]").is_err());
         assert!(parse_manage(b"[{\"fileName\":").is_err());

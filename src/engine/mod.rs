@@ -18,6 +18,8 @@ pub mod tar_read;
 pub mod tar_write;
 
 #[cfg(test)]
+mod device_tar;
+#[cfg(test)]
 mod tests;
 
 use std::fs::File;

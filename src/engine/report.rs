@@ -218,6 +218,43 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_report_as_a_devices_extension_writes_it() {
+        // `BFile::WriteFile`: mode in decimal, a directory's size is its st_size, empty hash
+        // and usertar 0 for a directory, a path with ';' percent-encoded (flag 1).
+        let hash = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+        let text = format!(
+            "version=1.0&attrNum=8\npath;mode;dir;size;mtime;hash;usertar;encodeFlag\n\
+             /data/storage/el2/base/files/a%3Bb.txt;33188;0;4;1700000000;{hash};1;1\n\
+             /data/storage/el2/base/files/empty/;16877;1;4096;1700000001;;0;0\n"
+        );
+        let e = parse_report(text.as_bytes()).unwrap();
+        assert_eq!(
+            e[0],
+            ReportEntry {
+                path: "/data/storage/el2/base/files/a;b.txt".into(),
+                mode: 33188,
+                is_dir: false,
+                size: 4,
+                mtime: 1_700_000_000,
+                hash: hash.into(),
+                flag: true
+            }
+        );
+        assert_eq!(
+            e[1],
+            ReportEntry {
+                path: "/data/storage/el2/base/files/empty/".into(),
+                mode: 16877,
+                is_dir: true,
+                size: 4096,
+                mtime: 1_700_000_001,
+                hash: String::new(),
+                flag: false
+            }
+        );
+    }
+
+    #[test]
     fn hostile_input_is_a_clear_error() {
         let head = format!("{VERSION_LINE}\n{HEADER}\n");
         let bad = [

@@ -1,8 +1,8 @@
 //! Writing tar parts in OpenHarmony's layout: ustar headers, absolute sandbox paths as entry
 //! names, GNU 'L' records for names of 100 bytes or more (ohos-behaviour.md §3.2). A file
-//! whose mtime has a fractional part also gets a pax 'x' record with the exact mtime, so a
-//! round trip keeps nanoseconds; readers that ignore pax keys (the reference reads only
-//! `path`) still get whole seconds from the ustar header.
+//! whose mtime has a fractional part also gets a pax 'x' record with the exact mtime, before
+//! the 'L' record, so a round trip keeps nanoseconds; readers that ignore pax keys (the
+//! reference reads only `path`) still get whole seconds from the ustar header.
 
 use std::io::{self, Read, Write};
 
@@ -26,9 +26,15 @@ fn octal(field: &mut [u8], value: u64) {
     field[digits] = 0;
 }
 
+/// The ustar name field: a name of this length or longer travels in an `'L'` record.
+const NAME_FIELD: usize = 100;
+
+/// One ustar header block. The name field holds the first 100 bytes of a long name (its
+/// `'L'` record carries the whole); a negative mtime is written as 0, which a device's untar
+/// never applies (the exact time is in the pax record).
 fn header(name: &[u8], mode: u32, size: u64, mtime: i64, typeflag: u8) -> [u8; BLOCK] {
     let mut h = [0u8; BLOCK];
-    let n = name.len().min(100);
+    let n = name.len().min(NAME_FIELD);
     h[..n].copy_from_slice(&name[..n]);
     octal(&mut h[100..108], (mode & 0o7777) as u64);
     octal(&mut h[108..116], 0); // uid/gid are not restored; 0 keeps archives reproducible
@@ -44,6 +50,40 @@ fn header(name: &[u8], mode: u32, size: u64, mtime: i64, typeflag: u8) -> [u8; B
     let s = format!("{sum:06o}\0 ");
     h[148..156].copy_from_slice(s.as_bytes());
     h
+}
+
+/// The data of a GNU `'L'` record: the name and a NUL, as a device writes it.
+fn long_name_data(name: &[u8]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(name.len() + 1);
+    data.extend_from_slice(name);
+    data.push(0);
+    data
+}
+
+/// A pax `mtime` record when the ustar field cannot hold the time exactly (a fractional
+/// part, or before 1970): `"<len> mtime=<sec>[.<frac>]\n"`, where `<len>` counts itself.
+/// Readers that ignore pax keys other than `path` (a device) get whole seconds from the
+/// ustar field.
+fn pax_mtime_record((sec, nsec): (i64, i64)) -> Option<Vec<u8>> {
+    if nsec == 0 && sec >= 0 {
+        return None;
+    }
+    let value = if nsec == 0 {
+        sec.to_string()
+    } else if sec >= 0 {
+        format!("{sec}.{nsec:09}").trim_end_matches('0').to_string()
+    } else {
+        // -1.25 s is sec -2, nsec 750000000: pax spells the time itself, sign first.
+        let total = sec as i128 * 1_000_000_000 + nsec as i128;
+        let (s, f) = (-total / 1_000_000_000, -total % 1_000_000_000);
+        format!("-{s}.{f:09}").trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let body = format!(" mtime={value}\n");
+    let mut len = body.len() + 1;
+    while len.to_string().len() + body.len() != len {
+        len += 1;
+    }
+    Some(format!("{len}{body}").into_bytes())
 }
 
 impl<W: Write> TarWriter<W> {
@@ -81,23 +121,17 @@ impl<W: Write> TarWriter<W> {
         self.pad(data.len() as u64)
     }
 
+    /// The records before an entry, in the order a device's untar needs: the pax record
+    /// first, then the `'L'` long name, then the entry itself. The device takes a pending long
+    /// name at the very next header, a pax one included, so nothing may stand between the
+    /// `'L'` record and its entry (ohos-behaviour.md §3.2, "How a device's untar reads a tar").
     fn entry_header(&mut self, e: &ScanEntry, size: u64, typeflag: u8) -> io::Result<()> {
         let name = e.sandbox_path.as_bytes();
-        if name.len() >= 100 {
-            let mut data = name.to_vec();
-            data.push(0);
-            self.special(b"././@LongLink", b'L', &data)?;
+        if let Some(pax) = pax_mtime_record(e.mtime) {
+            self.special(b"././@PaxHeader", b'x', &pax)?;
         }
-        if e.mtime.1 != 0 {
-            let value = format!("{}.{:09}", e.mtime.0, e.mtime.1);
-            let value = value.trim_end_matches('0');
-            // A pax record is "<len> mtime=<value>\n" where <len> counts itself.
-            let body = format!(" mtime={value}\n");
-            let mut len = body.len() + 1;
-            while format!("{len}").len() + body.len() != len {
-                len += 1;
-            }
-            self.special(b"././@PaxHeader", b'x', format!("{len}{body}").as_bytes())?;
+        if name.len() >= NAME_FIELD {
+            self.special(b"././@LongLink", b'L', &long_name_data(name))?;
         }
         let h = header(name, e.mode, size, e.mtime.0, typeflag);
         self.put(&h)?;
@@ -189,5 +223,18 @@ mod tests {
         assert_eq!(seen[1].3.as_deref(), Some("1700000000.123456789"));
         assert_eq!(seen[2].2, b"ab\0", "a file that shrank is padded to its recorded size");
         assert_eq!(seen[2].3, None);
+        // Directory header, then the long name's records: pax first, 'L' right before its entry.
+        assert_eq!([bytes[512 + 156], bytes[1536 + 156], bytes[2560 + 156]], [b'x', b'L', b'0']);
+    }
+
+    #[test]
+    fn pax_mtime_records_spell_the_exact_time_and_count_themselves() {
+        let rec = |t| pax_mtime_record(t).map(|r| String::from_utf8(r).unwrap());
+        assert_eq!(rec((1_700_000_000, 0)), None, "whole seconds fit the ustar field");
+        assert_eq!(rec((1_700_000_000, 123_456_789)).as_deref(), Some("30 mtime=1700000000.123456789\n"));
+        assert_eq!(rec((1_700_000_000, 500_000_000)).as_deref(), Some("22 mtime=1700000000.5\n"));
+        assert_eq!(rec((-2, 750_000_000)).as_deref(), Some("15 mtime=-1.25\n"));
+        assert_eq!(rec((-5, 0)).as_deref(), Some("12 mtime=-5\n"));
+        assert_eq!(rec((9, 1)).as_deref(), Some("21 mtime=9.000000001\n"));
     }
 }

@@ -1,0 +1,191 @@
+//! A device's untar, as a model (ohos-behaviour.md §3.2 "How a device's untar reads a tar";
+//! reference `untar_file.cpp` `ParseTarFile`): it decides whether a tar made here restores
+//! on a phone. It keeps the device's quirks, which is the point:
+//! - a pending `'L'` long name is taken by the very next header, a pax `'x'` one included;
+//! - of a pax record set only `path` is used, and only the first block of it is read;
+//! - a name is the header's bytes up to the first NUL, which may run past the 100-byte field;
+//! - octal fields are read by skipping non-digits, then digits (no base-256);
+//! - a leading `/` is stripped once; a directory's size is never skipped; an mtime of 0 is
+//!   never applied; a bad header ends the archive, and is only logged.
+
+use std::collections::BTreeMap;
+
+const BLOCK: usize = 512;
+const MAX_PATH_LEN: u64 = 4096;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoredFile {
+    /// The header's mode, as `chmod` gets it.
+    pub mode: u32,
+    /// `None` where the device leaves the time alone (mtime 0).
+    pub mtime: Option<i64>,
+    pub data: Vec<u8>,
+}
+
+/// What a device makes of one tar: files and directories by the path it opens (relative to
+/// its root, no leading '/'), and what it would log as an error.
+#[derive(Debug, Default, PartialEq)]
+pub struct DeviceRestore {
+    pub files: BTreeMap<String, RestoredFile>,
+    /// Directory entries and the mode `mkdir` gets (only applied when it was missing).
+    pub dirs: BTreeMap<String, u32>,
+    pub errors: Vec<String>,
+}
+
+/// `ParseOctalStr` on the C string that starts at `at`: skip non-octal characters, then take
+/// octal digits, `len` characters in all.
+fn parse_octal(b: &[u8], at: usize, len: usize) -> u64 {
+    let s: Vec<u8> = b[at..].iter().copied().take_while(|&c| c != 0).take(len).collect();
+    let digits = s.iter().skip_while(|c| !(b'0'..=b'7').contains(*c)).take_while(|c| (b'0'..=b'7').contains(*c));
+    digits.fold(0u64, |n, &c| n.wrapping_mul(8).wrapping_add((c - b'0') as u64))
+}
+
+fn c_string(b: &[u8]) -> Vec<u8> {
+    b.iter().copied().take_while(|&c| c != 0).collect()
+}
+
+fn valid(h: &[u8]) -> bool {
+    let sum: u64 = h.iter().enumerate().map(|(i, &x)| if (148..156).contains(&i) { 32 } else { x as u64 }).sum();
+    &h[257..262] == b"ustar" && sum == parse_octal(h, 148, 8)
+}
+
+/// `BDir::IsFilePathValid`: no `../` at the start or after a '/', no trailing `/..`.
+fn path_ok(p: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(p);
+    !(s.starts_with("../") || s.contains("/../") || s.ends_with("/..")) && s.len() <= MAX_PATH_LEN as usize
+}
+
+/// `ParsePaxBlock`: the `path` value of the first block (or of the whole set when one record
+/// does not fit a block), kept only when it ends in '\n'.
+fn pax_path(tar: &[u8], at: usize) -> (Option<Vec<u8>>, usize, bool) {
+    let Some(block) = tar.get(at..at + BLOCK) else { return (None, at, false) };
+    let mut pos = 0;
+    let mut path = None;
+    let mut ok = false;
+    let mut content = block;
+    let mut end = at + BLOCK;
+    loop {
+        if pos >= content.len() {
+            break;
+        }
+        let Some(sp) = content[pos..].iter().position(|&c| c == b' ').map(|i| i + pos) else {
+            ok = true;
+            break;
+        };
+        let rec_len: usize = std::str::from_utf8(&content[pos..sp]).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        if rec_len + 78 > BLOCK && content.len() == BLOCK {
+            // `GetLongName`: re-read enough blocks for the whole record set.
+            let blocks = (rec_len + 78).div_ceil(BLOCK);
+            let Some(all) = tar.get(at..at + blocks * BLOCK) else { return (None, at + BLOCK, false) };
+            content = all;
+            end = at + blocks * BLOCK;
+            pos = 0;
+            continue;
+        }
+        let kv_end = (pos + rec_len).min(content.len());
+        if rec_len == 0 || sp + 1 > kv_end {
+            break;
+        }
+        let kv = &content[sp + 1..kv_end];
+        let Some(eq) = kv.iter().position(|&c| c == b'=') else { break };
+        if &kv[..eq] == b"path" {
+            path = Some(kv[eq + 1..].to_vec());
+            ok = true;
+        }
+        pos += rec_len;
+    }
+    let path = path.filter(|p| p.last() == Some(&b'\n')).map(|mut p| {
+        p.pop();
+        p
+    });
+    (path, end, ok)
+}
+
+/// Reads `tar` as a device's `UnPacket` with root "/" does.
+pub fn untar(tar: &[u8]) -> DeviceRestore {
+    let mut out = DeviceRestore::default();
+    let mut at = 0usize;
+    let mut long_name: Vec<u8> = Vec::new();
+    while let Some(h) = tar.get(at..at + BLOCK) {
+        at += BLOCK;
+        if h[0] == 0 && h[156] != b'L' {
+            // Two "empty" blocks (first byte NUL) end it; the second is read either way.
+            let tail = tar.get(at..at + BLOCK);
+            at += BLOCK;
+            if tail.is_some_and(|t| t[0] == 0) {
+                return out;
+            }
+        }
+        if !valid(h) {
+            if h[0] != 0 {
+                out.errors.push(format!("invalid header at {}", at - BLOCK));
+            }
+            return out;
+        }
+        let mode = parse_octal(h, 100, 8) as u32;
+        let mtime = parse_octal(h, 136, 12) as i64;
+        let size = parse_octal(h, 124, 12);
+        let blocks = size.div_ceil(BLOCK as u64) as usize;
+        let mut name = c_string(h);
+        if !long_name.is_empty() {
+            name = std::mem::take(&mut long_name);
+        }
+        if name.first() == Some(&b'/') {
+            name.remove(0);
+        }
+        // What `fopen`/`mkdir` see: the C string.
+        let path = String::from_utf8_lossy(&c_string(&name)).into_owned();
+        match h[156] {
+            b'0' | b'\0' => {
+                if !path_ok(path.as_bytes()) {
+                    out.errors.push(format!("invalid path {path:?}"));
+                    return out;
+                }
+                let data = tar.get(at..at + size as usize).map(<[u8]>::to_vec);
+                let Some(data) = data else {
+                    out.errors.push(format!("{path}: truncated"));
+                    return out;
+                };
+                out.files.insert(path, RestoredFile { mode, mtime: (mtime != 0).then_some(mtime), data });
+                at += blocks * BLOCK;
+            }
+            b'2' => {}
+            b'5' => {
+                if !path_ok(path.as_bytes()) {
+                    out.errors.push(format!("invalid path {path:?}"));
+                    return out;
+                }
+                out.dirs.insert(path.trim_end_matches('/').to_string(), mode);
+            }
+            b'L' => {
+                if size > MAX_PATH_LEN {
+                    out.errors.push(format!("long name of {size} bytes"));
+                    return out;
+                }
+                let Some(n) = tar.get(at..at + size as usize) else {
+                    out.errors.push("truncated long name".into());
+                    return out;
+                };
+                long_name = n.to_vec();
+                if !path_ok(&long_name) {
+                    out.errors.push("invalid long name".into());
+                    return out;
+                }
+                at += blocks * BLOCK;
+            }
+            b'x' => {
+                let (path, end, ok) = pax_path(tar, at);
+                if !ok {
+                    out.errors.push(format!("unreadable pax record at {}", at - BLOCK));
+                    return out;
+                }
+                if let Some(p) = path {
+                    long_name = p;
+                }
+                at = end;
+            }
+            _ => at += blocks * BLOCK,
+        }
+    }
+    out
+}
