@@ -381,3 +381,57 @@ fn our_backup_of_the_corpus_restores_exactly() {
     assert_eq!(strip(&after), strip(&source));
     fs::remove_dir_all(d).unwrap();
 }
+
+/// The JS end-to-end test (`__test__/archives/device-backup.test.js`) restores a device's
+/// backup folder through `restoreFromDir`. Its fixture is this writer's output, kept in the
+/// repository (big files aside: the JS test makes them from `big_content`); this test keeps
+/// the two the same. `UPDATE_DEVICE_FIXTURE=1 cargo test js_fixture` rewrites it.
+#[test]
+fn the_js_fixture_is_what_the_device_writer_writes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("__test__/archives/fixtures");
+    let bundle = "com.example.devicetar";
+    let items = corpus::items();
+    let folder = writer::backup(&items, 2, ManageStyle::Stream);
+    let want = expected_from_device(&items);
+    let big: Vec<serde_json::Value> =
+        items.iter().filter(|i| i.is_big()).map(|i| serde_json::json!({ "uri": writer::big_name(&i.path), "length": i.size() })).collect();
+    let tree: Vec<serde_json::Value> = want
+        .iter()
+        .map(|(path, n)| {
+            let rel = path.trim_start_matches('/');
+            if n.dir && n.mode == 0 {
+                serde_json::json!({ "path": rel, "type": "dir" })
+            } else {
+                let size = items.iter().find(|i| i.path.trim_end_matches('/') == path).map_or(0, Item::size);
+                serde_json::json!({
+                    "path": rel, "type": if n.dir { "dir" } else { "file" }, "mode": n.mode, "size": size,
+                    "mtimeNs": (n.mtime.0 as i128 * 1_000_000_000 + n.mtime.1 as i128).to_string(), "sha256": n.sha,
+                })
+            }
+        })
+        .collect();
+    let spec = serde_json::to_string_pretty(&serde_json::json!({ "bundle": bundle, "bigFiles": big, "tree": tree })).unwrap() + "\n";
+    let mut expected: BTreeMap<PathBuf, Vec<u8>> = folder
+        .iter()
+        .filter(|(uri, _)| !big.iter().any(|b| b["uri"] == uri.as_str()))
+        .map(|(uri, bytes)| (dir.join(bundle).join(uri), bytes.clone()))
+        .collect();
+    expected.insert(dir.join(format!("{bundle}.json")), spec.into_bytes());
+    if std::env::var_os("UPDATE_DEVICE_FIXTURE").is_some() {
+        let _ = fs::remove_dir_all(dir.join(bundle));
+        fs::create_dir_all(dir.join(bundle)).unwrap();
+        for (p, bytes) in &expected {
+            fs::write(p, bytes).unwrap();
+        }
+    }
+    for (p, bytes) in &expected {
+        let got = fs::read(p).unwrap_or_default();
+        assert!(
+            &got == bytes,
+            "{} is not what the device writer writes now: run UPDATE_DEVICE_FIXTURE=1 cargo test js_fixture",
+            p.display()
+        );
+    }
+    let on_disk = fs::read_dir(dir.join(bundle)).unwrap().count();
+    assert_eq!(on_disk, expected.len() - 1, "the fixture folder holds only the writer's files");
+}
