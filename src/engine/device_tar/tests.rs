@@ -435,3 +435,100 @@ fn the_js_fixture_is_what_the_device_writer_writes() {
     let on_disk = fs::read_dir(dir.join(bundle)).unwrap().count();
     assert_eq!(on_disk, expected.len() - 1, "the fixture folder holds only the writer's files");
 }
+
+#[test]
+fn a_device_reads_our_manage_json_and_reports_right() {
+    use super::readers::{manage_infos, report_infos};
+    use crate::engine::incremental::{run_incremental, IncrementalJob};
+    let d = temp("readers");
+    let sb = d.join("app");
+    let mut items = corpus::items();
+    for name in ["semi;colon.txt", "new\nline.txt", "per%cent.txt"] {
+        items.push(Item {
+            path: format!("{FILES}/odd/{name}"),
+            mode: 0o640,
+            mtime: (1_700_000_100, 0),
+            content: Some(name.as_bytes().to_vec()),
+        });
+    }
+    corpus::materialise(&sb, &items);
+    let source = snapshot(&sb);
+    let by_path = |p: &str| items.iter().find(|i| i.path == p);
+    let check_manage = |manage: &[u8], uris: &[&String], what: &str| {
+        let infos = manage_infos(manage);
+        let mut named: Vec<&str> = infos.iter().map(|i| i.hash_name.as_str()).collect();
+        named.sort();
+        let mut sent: Vec<&str> = uris.iter().map(|u| u.as_str()).filter(|u| *u != "manage.json").collect();
+        sent.sort();
+        assert_eq!(named, sent, "{what}: manage.json lists every file sent");
+        for info in &infos {
+            if info.is_big_file {
+                let it = by_path(&info.file_name).unwrap_or_else(|| panic!("{what}: {info:?}"));
+                assert_eq!((info.st_size, info.st_mode, info.st_mtim), (it.size() as i64, (0o100000 | it.mode) as i64, it.mtime), "{what}");
+                assert_eq!(info.is_user_tar, it.path.ends_with(".tar"), "{what}");
+            } else {
+                assert!(info.hash_name.ends_with(".tar") && !info.is_user_tar, "{what}: {info:?}");
+            }
+        }
+    };
+
+    let ours = our_backup(&sb);
+    check_manage(&ours["manage.json"], &ours.keys().collect::<Vec<_>>(), "full backup");
+
+    let job = BackupJob {
+        sandbox: sb.clone(),
+        includes: crate::device::config::DEFAULT_INCLUDES.iter().map(|s| s.to_string()).collect(),
+        excludes: vec![],
+        spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
+    };
+    let mut sent: BTreeMap<String, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
+    run_incremental(&IncrementalJob { backup: job, last_incremental_time: 0, baseline: None }, &mut |o| {
+        let (mut bytes, mut report) = (Vec::new(), Vec::new());
+        let mut f = o.file;
+        f.read_to_end(&mut bytes).unwrap();
+        o.report.unwrap().read_to_end(&mut report).unwrap();
+        sent.insert(o.uri, (bytes, report));
+        Flow::Continue
+    })
+    .unwrap();
+    clear_work_area(&sb).unwrap();
+    check_manage(&sent["manage.json"].0, &sent.keys().collect::<Vec<_>>(), "incremental backup");
+    let check_line = |path: &str, line: &super::readers::ReportFileInfo, what: &str| {
+        let node = &source[&format!("/{path}")];
+        assert_eq!(line.is_dir, node.dir, "{what}: {path}");
+        assert_eq!(line.mtime, node.mtime.0, "{what}: {path}");
+        if !node.dir {
+            let it = by_path(&format!("/{path}")).unwrap();
+            assert_eq!(line.mode, (0o100000 | it.mode).to_string(), "{what}: {path}");
+            assert_eq!(line.size, it.size() as i64, "{what}: {path}");
+            assert_eq!(line.hash, node.sha.to_ascii_uppercase(), "{what}: {path}");
+        }
+    };
+    assert!(sent.keys().any(|u| u.contains("_part.")), "{:?}", sent.keys());
+    let odd = [format!("{FILES}/odd/semi;colon.txt"), format!("{FILES}/odd/new\nline.txt")];
+    for p in &odd {
+        let p = p.trim_start_matches('/');
+        assert!(sent.values().any(|(_, r)| report_infos(r).contains_key(p)), "a device decodes {p:?}");
+    }
+    for (uri, (bytes, report)) in &sent {
+        let lines = report_infos(report);
+        if uri.ends_with(".tar") && uri.contains("_part.") {
+            // The report lists exactly what the tar holds, as the device's untar finds it.
+            let r = untar(bytes);
+            let mut in_tar: Vec<String> = r.files.keys().cloned().chain(r.dirs.keys().cloned()).collect();
+            in_tar.sort();
+            let listed: Vec<String> = lines.keys().map(|k| k.trim_end_matches('/').to_string()).collect();
+            assert_eq!(listed, in_tar, "{uri}");
+        } else if uri != "manage.json" {
+            assert_eq!(lines.len(), 1, "{uri}: a big file's report is one line");
+        } else {
+            // all.rp: every file and directory of the backup.
+            let files = items.iter().filter(|i| !i.is_dir()).count();
+            assert!(lines.values().filter(|l| !l.is_dir).count() == files, "all.rp lists every file");
+        }
+        for (path, line) in &lines {
+            check_line(path.trim_end_matches('/'), line, uri);
+        }
+    }
+    fs::remove_dir_all(d).unwrap();
+}
