@@ -179,7 +179,13 @@ fn a_hostile_device_format_archive_changes_nothing() {
     let ok = Item { path: format!("{FILES}/fine.txt"), mode: 0o644, mtime: (1_700_000_000, 0), content: Some(b"fine".to_vec()) };
     let escape = Item { path: format!("{FILES}/{}/../../../../../../../outside", "x".repeat(120)), ..ok.clone() };
     let link_dir = Item { path: "/data/storage/el2/base/.backup/restore/x/".into(), mode: 0o755, mtime: (1, 0), content: None };
-    for (what, evil) in [("a long name that climbs out", &escape), ("a directory in the work area", &link_dir)] {
+    let huge = Item { path: corpus::path_of_len(5000, "huge"), ..ok.clone() };
+    let cases = [
+        ("a long name that climbs out", &escape),
+        ("a directory in the work area", &link_dir),
+        ("a long name longer than any path", &huge),
+    ];
+    for (what, evil) in cases {
         let mut folder = BTreeMap::new();
         folder.insert("part.0.tar".to_string(), writer::tar(&[&ok, evil]));
         folder.insert("manage.json".to_string(), br#"[{"fileName":"part.0.tar","isBigFile":false}]"#.to_vec());
