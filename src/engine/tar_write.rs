@@ -2,7 +2,8 @@
 //! names, GNU 'L' records for names of 100 bytes or more (ohos-behaviour.md §3.2). A file
 //! whose mtime has a fractional part also gets a pax 'x' record with the exact mtime, before
 //! the 'L' record, so a round trip keeps nanoseconds; readers that ignore pax keys (the
-//! reference reads only `path`) still get whole seconds from the ustar header.
+//! reference reads only `path`) still get whole seconds from the ustar header. A directory
+//! its owner cannot write into gets its entry after its contents (see `append_dir`).
 
 use std::io::{self, Read, Write};
 
@@ -15,6 +16,10 @@ pub struct TarWriter<W: Write> {
     /// Bytes written so far (headers, content, padding).
     written: u64,
     entries: usize,
+    /// Directory entries not written yet (path with a trailing '/', its records), outermost
+    /// first, and their size.
+    pending_dirs: Vec<(String, Vec<u8>)>,
+    pending_bytes: u64,
 }
 
 fn octal(field: &mut [u8], value: u64) {
@@ -86,13 +91,39 @@ fn pax_mtime_record((sec, nsec): (i64, i64)) -> Option<Vec<u8>> {
     Some(format!("{len}{body}").into_bytes())
 }
 
+/// A record with a data payload (GNU long name, pax extension), padded to whole blocks.
+fn special_record(name: &[u8], typeflag: u8, data: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&header(name, 0o644, data.len() as u64, 0, typeflag));
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(BLOCK) * BLOCK, 0);
+}
+
+/// An entry's records, in the order a device's untar needs: the pax record first, then the
+/// `'L'` long name, then the entry's header. The device takes a pending long name at the very
+/// next header, a pax one included, so nothing may stand between the `'L'` record and its
+/// entry (ohos-behaviour.md §3.2, "How a device's untar reads a tar").
+fn entry_records(e: &ScanEntry, size: u64, typeflag: u8) -> Vec<u8> {
+    let name = e.sandbox_path.as_bytes();
+    let mut out = Vec::with_capacity(BLOCK);
+    if let Some(pax) = pax_mtime_record(e.mtime) {
+        special_record(b"././@PaxHeader", b'x', &pax, &mut out);
+    }
+    if name.len() >= NAME_FIELD {
+        special_record(b"././@LongLink", b'L', &long_name_data(name), &mut out);
+    }
+    out.extend_from_slice(&header(name, e.mode, size, e.mtime.0, typeflag));
+    out
+}
+
 impl<W: Write> TarWriter<W> {
     pub fn new(out: W) -> Self {
-        TarWriter { out, written: 0, entries: 0 }
+        TarWriter { out, written: 0, entries: 0, pending_dirs: Vec::new(), pending_bytes: 0 }
     }
 
+    /// The size of the archive so far, pending directory entries included (so `written()`
+    /// plus the 1024-byte end marker is the size `finish` leaves).
     pub fn written(&self) -> u64 {
-        self.written
+        self.written + self.pending_bytes
     }
 
     pub fn entries(&self) -> usize {
@@ -113,34 +144,50 @@ impl<W: Write> TarWriter<W> {
         Ok(())
     }
 
-    /// A record with a data payload (GNU long name, pax extension).
-    fn special(&mut self, name: &[u8], typeflag: u8, data: &[u8]) -> io::Result<()> {
-        let h = header(name, 0o644, data.len() as u64, 0, typeflag);
-        self.put(&h)?;
-        self.put(data)?;
-        self.pad(data.len() as u64)
-    }
-
-    /// The records before an entry, in the order a device's untar needs: the pax record
-    /// first, then the `'L'` long name, then the entry itself. The device takes a pending long
-    /// name at the very next header, a pax one included, so nothing may stand between the
-    /// `'L'` record and its entry (ohos-behaviour.md §3.2, "How a device's untar reads a tar").
+    /// Writes an entry's records (see [`entry_records`]) once the directories it is not
+    /// inside are done.
     fn entry_header(&mut self, e: &ScanEntry, size: u64, typeflag: u8) -> io::Result<()> {
-        let name = e.sandbox_path.as_bytes();
-        if let Some(pax) = pax_mtime_record(e.mtime) {
-            self.special(b"././@PaxHeader", b'x', &pax)?;
-        }
-        if name.len() >= NAME_FIELD {
-            self.special(b"././@LongLink", b'L', &long_name_data(name))?;
-        }
-        let h = header(name, e.mode, size, e.mtime.0, typeflag);
-        self.put(&h)?;
+        self.write_finished_dirs(&e.sandbox_path)?;
+        self.put(&entry_records(e, size, typeflag))?;
         self.entries += 1;
         Ok(())
     }
 
+    /// Appends a directory, before its contents as GNU tar does, unless its owner lacks write
+    /// or search permission: then after them (when an entry outside it comes, or at the end of
+    /// the part). A device's untar `mkdir`s a directory entry with its mode at once, so such a
+    /// directory coming first would keep it from restoring anything inside; coming last, it
+    /// already exists on the device (made for its contents) and only readers that apply
+    /// directory modes (GNU tar, this project) set it. Other directories come first so that a
+    /// device, which makes every missing parent with the mode of the entry it is creating,
+    /// finds the parents of a read-only one already made.
     pub fn append_dir(&mut self, e: &ScanEntry) -> io::Result<()> {
-        self.entry_header(e, 0, b'5')
+        if e.mode & 0o300 == 0o300 {
+            return self.entry_header(e, 0, b'5');
+        }
+        self.write_finished_dirs(&e.sandbox_path)?;
+        let records = entry_records(e, 0, b'5');
+        self.pending_bytes += records.len() as u64;
+        let mut dir = e.sandbox_path.clone();
+        if !dir.ends_with('/') {
+            dir.push('/');
+        }
+        self.pending_dirs.push((dir, records));
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Writes the pending directory entries that `path` is not inside, deepest first.
+    fn write_finished_dirs(&mut self, path: &str) -> io::Result<()> {
+        while let Some((dir, _)) = self.pending_dirs.last() {
+            if path.len() > dir.len() && path.starts_with(dir.as_str()) {
+                break;
+            }
+            let (_, records) = self.pending_dirs.pop().expect("a pending directory");
+            self.pending_bytes -= records.len() as u64;
+            self.put(&records)?;
+        }
+        Ok(())
     }
 
     /// Appends a regular file of `e.size` bytes read from `content`. A file that shrank since
@@ -167,8 +214,10 @@ impl<W: Write> TarWriter<W> {
         self.pad(e.size)
     }
 
-    /// Writes the end-of-archive marker (two zero blocks) and returns the sink.
+    /// Writes the pending directory entries and the end-of-archive marker (two zero
+    /// blocks), and returns the sink.
     pub fn finish(mut self) -> io::Result<W> {
+        self.write_finished_dirs("")?;
         self.put(&[0u8; 2 * BLOCK])?;
         self.out.flush()?;
         Ok(self.out)
@@ -216,15 +265,39 @@ mod tests {
                 .map(|k| k.unwrap().value().unwrap().to_string());
             seen.push((path, mode, data, pax_mtime));
         }
-        assert_eq!(seen[0].0, "/data/storage/el2/base/files/");
-        assert_eq!(seen[1].0, long);
+        let names: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+        assert_eq!(names, ["/data/storage/el2/base/files/", long.as_str(), "/data/storage/el2/base/files/short"]);
+        assert_eq!(seen[0].1, 0o755);
         assert_eq!(seen[1].1, 0o640);
         assert_eq!(seen[1].2, b"hello");
         assert_eq!(seen[1].3.as_deref(), Some("1700000000.123456789"));
         assert_eq!(seen[2].2, b"ab\0", "a file that shrank is padded to its recorded size");
         assert_eq!(seen[2].3, None);
-        // Directory header, then the long name's records: pax first, 'L' right before its entry.
+        // The long name's records: pax first, 'L' right before its entry.
         assert_eq!([bytes[512 + 156], bytes[1536 + 156], bytes[2560 + 156]], [b'x', b'L', b'0']);
+    }
+
+    #[test]
+    fn a_directory_its_owner_cannot_write_follows_its_contents() {
+        let dir = |path: &str, mode: u32| ScanEntry { mode: 0o40000 | mode, ..entry(path, 0, true, 0) };
+        let f = "/data/storage/el2/base/files";
+        let mut w = TarWriter::new(Vec::new());
+        w.append_dir(&dir(&format!("{f}/a/"), 0o555)).unwrap();
+        w.append_dir(&dir(&format!("{f}/a/open/"), 0o755)).unwrap();
+        w.append_file(&entry(&format!("{f}/a/open/x"), 1, false, 0), &mut &b"x"[..]).unwrap();
+        w.append_dir(&dir(&format!("{f}/ab/"), 0o500)).unwrap();
+        w.append_file(&entry(&format!("{f}/ab/y"), 1, false, 0), &mut &b"y"[..]).unwrap();
+        let size = w.written() + 1024;
+        let bytes = w.finish().unwrap();
+        assert_eq!(bytes.len() as u64, size, "written() counts the entries still pending");
+        let names: Vec<String> = tar::Archive::new(&bytes[..])
+            .entries()
+            .unwrap()
+            .map(|e| String::from_utf8(e.unwrap().path_bytes().into_owned()).unwrap())
+            .collect();
+        // "ab/" is not inside "a/": a/ is done when ab/ comes.
+        let want = ["a/open/", "a/open/x", "a/", "ab/y", "ab/"].map(|n| format!("{f}/{n}"));
+        assert_eq!(names, want);
     }
 
     #[test]

@@ -28,6 +28,11 @@ impl Item {
         self.content.as_ref().map_or(0, |c| c.len() as u64)
     }
 
+    /// A directory with nothing of `items` inside it.
+    pub fn is_empty_dir(&self, items: &[Item]) -> bool {
+        self.is_dir() && !items.iter().any(|i| i.path.len() > self.path.len() && i.path.starts_with(&self.path))
+    }
+
     /// Over 2 MiB: sent as itself, not in a tar.
     pub fn is_big(&self) -> bool {
         self.size() > super::super::BIG_FILE_THRESHOLD
@@ -70,7 +75,8 @@ fn dir(path: String, mode: u32, mtime: (i64, i64)) -> Item {
     Item { path, mode, mtime, content: None }
 }
 
-/// Every case. Directories listed are the empty ones (a device gives only those an entry).
+/// Every case. The directories listed are empty, but for two read-only ones with files
+/// inside (a device's own tar gives only empty directories an entry).
 pub fn items() -> Vec<Item> {
     let t = 1_700_000_000;
     let mut v = Vec::new();
@@ -81,6 +87,10 @@ pub fn items() -> Vec<Item> {
     v.push(dir(path_of_len(150, "longdir") + "/", 0o700, (t + 10, 0)));
     v.push(dir(format!("{FILES}/empty/"), 0o755, (t + 11, 0)));
     v.push(dir(format!("{FILES}/nested/a/b/empty/"), 0o555, (t + 12, 0)));
+    v.push(dir(format!("{FILES}/readonly/"), 0o555, (t + 13, 0)));
+    v.push(file(format!("{FILES}/readonly/kept.txt"), 0o444, (t + 14, 0), b"kept".to_vec()));
+    v.push(dir(format!("{FILES}/readonly/locked/"), 0o500, (t + 15, 0)));
+    v.push(file(format!("{FILES}/readonly/locked/inner.txt"), 0o600, (t + 16, 0), b"inner".to_vec()));
     v.push(file(format!("{FILES}/日本語/naïve café.txt"), 0o644, (t + 20, 123_456_789), "こんにちは".as_bytes().to_vec()));
     v.push(file(format!("{FILES}/emoji-🎉/ü.bin"), 0o600, (t + 21, 0), vec![0xff, 0, 0xfe]));
     v.push(file(format!("{FILES}/zero/empty.txt"), 0o444, (t + 30, 0), vec![]));

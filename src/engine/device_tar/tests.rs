@@ -76,7 +76,9 @@ fn expected_from_device(items: &[Item]) -> BTreeMap<String, Node> {
         }
         let mtime = if it.is_big() { it.mtime } else { (it.mtime.0, 0) };
         let sha = it.content.as_deref().map(hex).unwrap_or_default();
-        t.insert(path, Node { dir: it.is_dir(), mode: it.mode, mtime, sha });
+        // A directory with contents has no entry in a device's tar: it only exists.
+        let mode = if it.is_dir() && !it.is_empty_dir(items) { 0 } else { it.mode };
+        t.insert(path, Node { dir: it.is_dir(), mode, mtime, sha });
     }
     t
 }

@@ -6,7 +6,10 @@
 //! - a name is the header's bytes up to the first NUL, which may run past the 100-byte field;
 //! - octal fields are read by skipping non-digits, then digits (no base-256);
 //! - a leading `/` is stripped once; a directory's size is never skipped; an mtime of 0 is
-//!   never applied; a bad header ends the archive, and is only logged.
+//!   never applied; a bad header ends the archive, and is only logged;
+//! - it runs as the app's user, not root: a directory entry is `mkdir`ed with its mode when
+//!   missing (every missing component with that mode), so nothing can be created later inside
+//!   one without owner write and search permission. Parents of a file are made as needed.
 
 use std::collections::BTreeMap;
 
@@ -101,9 +104,47 @@ fn pax_path(tar: &[u8], at: usize) -> (Option<Vec<u8>>, usize, bool) {
     (path, end, ok)
 }
 
+/// The modes of the directories the untar made, to refuse what an unprivileged process
+/// cannot create.
+#[derive(Default)]
+struct Dirs(BTreeMap<String, u32>);
+
+/// Mode of directories made for a file's parents (`ForceCreateDirectory`): writable.
+const PARENT_MODE: u32 = 0o775;
+
+impl Dirs {
+    /// Creates what is missing of `path` (relative, no trailing '/'): the parents with
+    /// `parent_mode`, the last component with `leaf_mode` (`None`: `path` is a file). Fails
+    /// as `EACCES` would where a directory it made lacks owner write or search permission.
+    fn make(&mut self, path: &str, parent_mode: u32, leaf_mode: Option<u32>) -> Result<(), String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        for i in 0..parts.len() {
+            let here = parts[..=i].join("/");
+            let parent = parts[..i].join("/");
+            let parent_mode_now = self.0.get(&parent).copied();
+            let is_leaf = i + 1 == parts.len();
+            let exists = self.0.contains_key(&here);
+            if parent_mode_now.is_some_and(|m| m & 0o100 == 0) {
+                return Err(format!("EACCES: {path}: {parent} (mode {:o}) cannot be searched", parent_mode_now.unwrap()));
+            }
+            if (!exists || (is_leaf && leaf_mode.is_none())) && parent_mode_now.is_some_and(|m| m & 0o200 == 0) {
+                return Err(format!("EACCES: {path}: nothing can be created in {parent} (mode {:o})", parent_mode_now.unwrap()));
+            }
+            if is_leaf && leaf_mode.is_none() {
+                return Ok(());
+            }
+            if !exists {
+                self.0.insert(here, if is_leaf { leaf_mode.unwrap_or(parent_mode) } else { parent_mode });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Reads `tar` as a device's `UnPacket` with root "/" does.
 pub fn untar(tar: &[u8]) -> DeviceRestore {
     let mut out = DeviceRestore::default();
+    let mut made = Dirs::default();
     let mut at = 0usize;
     let mut long_name: Vec<u8> = Vec::new();
     while let Some(h) = tar.get(at..at + BLOCK) {
@@ -146,6 +187,10 @@ pub fn untar(tar: &[u8]) -> DeviceRestore {
                     out.errors.push(format!("{path}: truncated"));
                     return out;
                 };
+                // Logged, and the untar goes on with the next entry.
+                if let Err(e) = made.make(&path, PARENT_MODE, None) {
+                    out.errors.push(e);
+                }
                 out.files.insert(path, RestoredFile { mode, mtime: (mtime != 0).then_some(mtime), data });
                 at += blocks * BLOCK;
             }
@@ -155,7 +200,11 @@ pub fn untar(tar: &[u8]) -> DeviceRestore {
                     out.errors.push(format!("invalid path {path:?}"));
                     return out;
                 }
-                out.dirs.insert(path.trim_end_matches('/').to_string(), mode);
+                let dir = path.trim_end_matches('/').to_string();
+                if let Err(e) = made.make(&dir, mode, Some(mode)) {
+                    out.errors.push(e);
+                }
+                out.dirs.insert(dir, mode);
             }
             b'L' => {
                 if size > MAX_PATH_LEN {

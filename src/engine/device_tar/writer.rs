@@ -195,13 +195,14 @@ pub enum ManageStyle {
     Styled { crlf: bool },
 }
 
-/// A device's full backup of `items` as the files a client receives, in send order: big
-/// files as themselves, small files and empty directories in `parts` tars (split in equal
-/// runs), `manage.json` last.
+/// A device's full backup of `items` as the files a client receives: big files as
+/// themselves, small files and empty directories in `parts` tars (split in equal runs; a
+/// directory with something inside gets no entry), `manage.json`.
 pub fn backup(items: &[Item], parts: usize, style: ManageStyle) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     let mut lines = Vec::new();
-    let small: Vec<&Item> = items.iter().filter(|i| !i.is_big()).collect();
+    // The scanner lists regular files and empty directories only.
+    let small: Vec<&Item> = items.iter().filter(|i| !i.is_big() && (!i.is_dir() || i.is_empty_dir(items))).collect();
     for it in items.iter().filter(|i| i.is_big()) {
         let name = big_name(&it.path);
         lines.push(ManageLine::big(&name, it));
