@@ -253,6 +253,42 @@ mod tests {
         assert_eq!(got[1], (long, 3, b"abc".to_vec()));
     }
 
+    /// A device's tar: an empty directory, a long-named file, a short one.
+    fn sample() -> Vec<u8> {
+        let long = format!("/data/storage/el2/base/files/{}", "n".repeat(150));
+        let mut t = Vec::new();
+        t.extend(device_header(b"/data/storage/el2/base/files/empty/", b'5', 4096));
+        t.extend(device_header(b"longLinkSymbol", b'L', long.len() as u64 + 1));
+        let mut name = long.into_bytes();
+        name.resize(512, 0);
+        t.extend(&name);
+        t.extend(device_header(b"longLinkSymbol", b'0', 600));
+        t.extend([7u8; 1024]);
+        t.extend(device_header(b"/data/storage/el2/base/files/s", b'0', 1));
+        t.extend([1u8; 512]);
+        t.extend([0u8; 1024]);
+        t
+    }
+
+    proptest::proptest! {
+        /// Whatever is flipped or cut, reading ends in entries or an error: never a panic, and
+        /// never more data than the input holds.
+        #[test]
+        fn damaged_device_tars_never_panic(flips in proptest::collection::vec((0usize..8192, proptest::prelude::any::<u8>()), 0..6),
+                                           cut in 0usize..8192) {
+            let mut t = sample();
+            let len = t.len();
+            for (at, b) in flips {
+                t[at % len] = b;
+            }
+            t.truncate(cut % (len + 1));
+            if let Ok(entries) = names(&t) {
+                let data: usize = entries.iter().map(|e| e.2.len()).sum();
+                proptest::prop_assert!(data <= t.len());
+            }
+        }
+    }
+
     #[test]
     fn a_corrupt_header_is_left_for_the_crate_to_refuse() {
         let mut h = device_header(b"/data/x/", b'5', 4096);
