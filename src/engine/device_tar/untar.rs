@@ -143,98 +143,109 @@ impl Dirs {
 
 /// Reads `tar` as a device's `UnPacket` with root "/" does.
 pub fn untar(tar: &[u8]) -> DeviceRestore {
-    let mut out = DeviceRestore::default();
-    let mut made = Dirs::default();
-    let mut at = 0usize;
-    let mut long_name: Vec<u8> = Vec::new();
-    while let Some(h) = tar.get(at..at + BLOCK) {
-        at += BLOCK;
+    let mut r = Untar { tar, at: 0, long_name: Vec::new(), made: Dirs::default(), out: DeviceRestore::default() };
+    while let Some(h) = r.next_header() {
+        if let Err(e) = r.entry(h) {
+            r.out.errors.push(e);
+            break;
+        }
+    }
+    r.out
+}
+
+struct Untar<'a> {
+    tar: &'a [u8],
+    at: usize,
+    /// A pending long name (`'L'` data or a pax `path`), taken by the next header.
+    long_name: Vec<u8>,
+    made: Dirs,
+    out: DeviceRestore,
+}
+
+impl<'a> Untar<'a> {
+    /// The next valid header, or `None` at the end (two "empty" blocks, the first byte of
+    /// each NUL; the second is read either way) or at a bad header (logged unless empty).
+    fn next_header(&mut self) -> Option<&'a [u8]> {
+        let h = self.tar.get(self.at..self.at + BLOCK)?;
+        self.at += BLOCK;
         if h[0] == 0 && h[156] != b'L' {
-            // Two "empty" blocks (first byte NUL) end it; the second is read either way.
-            let tail = tar.get(at..at + BLOCK);
-            at += BLOCK;
+            let tail = self.tar.get(self.at..self.at + BLOCK);
+            self.at += BLOCK;
             if tail.is_some_and(|t| t[0] == 0) {
-                return out;
+                return None;
             }
         }
         if !valid(h) {
             if h[0] != 0 {
-                out.errors.push(format!("invalid header at {}", at - BLOCK));
+                self.out.errors.push(format!("invalid header at {}", self.at - BLOCK));
             }
-            return out;
+            return None;
         }
+        Some(h)
+    }
+
+    /// One entry (`HandleTarBuffer`, then `ParseFileByTypeFlag`); `Err` ends the parse.
+    fn entry(&mut self, h: &[u8]) -> Result<(), String> {
         let mode = parse_octal(h, 100, 8) as u32;
         let mtime = parse_octal(h, 136, 12) as i64;
         let size = parse_octal(h, 124, 12);
-        let blocks = size.div_ceil(BLOCK as u64) as usize;
+        let skip = size.div_ceil(BLOCK as u64) as usize * BLOCK;
         let mut name = c_string(h);
-        if !long_name.is_empty() {
-            name = std::mem::take(&mut long_name);
+        if !self.long_name.is_empty() {
+            name = std::mem::take(&mut self.long_name);
         }
         if name.first() == Some(&b'/') {
             name.remove(0);
         }
         // What `fopen`/`mkdir` see: the C string.
         let path = String::from_utf8_lossy(&c_string(&name)).into_owned();
+        let data = || self.tar.get(self.at..self.at + size as usize);
         match h[156] {
             b'0' | b'\0' => {
                 if !path_ok(path.as_bytes()) {
-                    out.errors.push(format!("invalid path {path:?}"));
-                    return out;
+                    return Err(format!("invalid path {path:?}"));
                 }
-                let data = tar.get(at..at + size as usize).map(<[u8]>::to_vec);
-                let Some(data) = data else {
-                    out.errors.push(format!("{path}: truncated"));
-                    return out;
-                };
+                let data = data().ok_or_else(|| format!("{path}: truncated"))?.to_vec();
                 // Logged, and the untar goes on with the next entry.
-                if let Err(e) = made.make(&path, PARENT_MODE, None) {
-                    out.errors.push(e);
+                if let Err(e) = self.made.make(&path, PARENT_MODE, None) {
+                    self.out.errors.push(e);
                 }
-                out.files.insert(path, RestoredFile { mode, mtime: (mtime != 0).then_some(mtime), data });
-                at += blocks * BLOCK;
+                self.out.files.insert(path, RestoredFile { mode, mtime: (mtime != 0).then_some(mtime), data });
+                self.at += skip;
             }
             b'2' => {}
             b'5' => {
                 if !path_ok(path.as_bytes()) {
-                    out.errors.push(format!("invalid path {path:?}"));
-                    return out;
+                    return Err(format!("invalid path {path:?}"));
                 }
                 let dir = path.trim_end_matches('/').to_string();
-                if let Err(e) = made.make(&dir, mode, Some(mode)) {
-                    out.errors.push(e);
+                if let Err(e) = self.made.make(&dir, mode, Some(mode)) {
+                    self.out.errors.push(e);
                 }
-                out.dirs.insert(dir, mode);
+                self.out.dirs.insert(dir, mode);
             }
             b'L' => {
                 if size > MAX_PATH_LEN {
-                    out.errors.push(format!("long name of {size} bytes"));
-                    return out;
+                    return Err(format!("long name of {size} bytes"));
                 }
-                let Some(n) = tar.get(at..at + size as usize) else {
-                    out.errors.push("truncated long name".into());
-                    return out;
-                };
-                long_name = n.to_vec();
-                if !path_ok(&long_name) {
-                    out.errors.push("invalid long name".into());
-                    return out;
+                self.long_name = data().ok_or("truncated long name")?.to_vec();
+                if !path_ok(&self.long_name) {
+                    return Err("invalid long name".into());
                 }
-                at += blocks * BLOCK;
+                self.at += skip;
             }
             b'x' => {
-                let (path, end, ok) = pax_path(tar, at);
+                let (path, end, ok) = pax_path(self.tar, self.at);
                 if !ok {
-                    out.errors.push(format!("unreadable pax record at {}", at - BLOCK));
-                    return out;
+                    return Err(format!("unreadable pax record at {}", self.at - BLOCK));
                 }
                 if let Some(p) = path {
-                    long_name = p;
+                    self.long_name = p;
                 }
-                at = end;
+                self.at = end;
             }
-            _ => at += blocks * BLOCK,
+            _ => self.at += skip,
         }
+        Ok(())
     }
-    out
 }
