@@ -371,6 +371,37 @@ test('a client that takes no file within the framework timer ends the bundle wit
   }
 })
 
+test('onRelease(scenario): 1 after a backup or an incremental backup, 2 after a restore, each before onBundleEnd', async () => {
+  const name = 'com.example.releaseapp'
+  installApp(dev.root, name, 'release-app')
+  const callsAtEnd = []
+  const onEvent = (e) => e.ev === 'end' && callsAtEnd.push(extRecord(dev.root, name, 'onRelease').calls.slice())
+  const b = await backupApps('backup', [name], { onEvent })
+  await backupApps('incremental', [name], { onEvent })
+  device.wipeApp(dev.root, name)
+  const s = await startRestore(b.received, [name], { onEvent })
+  await s.allEnded
+  await s.session.release()
+  expect(callsAtEnd).toEqual([[1], [1, 1], [2]])
+  for (const run of [b, s]) expect(run.of(name).every((e) => e.err === undefined)).toBe(true)
+  expect(fs.readFileSync(path.join(device.sandboxOf(dev.root, name), FILES, 'note.txt'), 'utf8')).toBe(`notes of ${name}\n`)
+  expect(leftoverChildren()).toEqual([])
+})
+
+test('an onRelease that never finishes gets its 5 s; then the bundle ends without error and the extension is stopped', async () => {
+  const name = 'com.example.releaseapp'
+  installApp(dev.root, name, 'release-app', { options: { hangOnRelease: true } })
+  const s = await backupApps('backup', [name])
+  expect(s.kinds(name)).toEqual(['begin', 'file', 'file', 'end'])
+  expect(s.of(name).every((e) => e.err === undefined)).toBe(true)
+  const seen = extRecord(dev.root, name, 'onRelease')
+  expect(seen.calls).toEqual([1])
+  const [lastFile, end] = s.of(name).slice(-2)
+  expect(end.t - lastFile.t).toBeGreaterThanOrEqual(4900)
+  expect(alive(seen.pid)).toBe(false)
+  expect(leftoverChildren()).toEqual([])
+})
+
 describe('backup.getBackupInfo', () => {
   test('starts the app\'s extension, returns what its getBackupInfo() returns, and stops it', () => {
     installApp(dev.root, 'com.example.resultapp', 'result-app')
