@@ -65,6 +65,11 @@ describe('ohos-backup run', () => {
     fs.writeFileSync(path.join(dir, 'fails.ets'), "export async function go(code: string): Promise<void> {\n  throw Object.assign(new Error('no network'), { code: Number(code) });\n}\n")
     expect(cli(['run', '--root', root, path.join(dir, 'fails.ets'), 'go', '13900042'])).toMatchObject({ status: 1, stderr: 'ohos-backup: no network (code 13900042)\n' })
 
+    // A .js client written as an ES module, importing a .ets helper without its extension.
+    fs.writeFileSync(path.join(dir, 'helper.ets'), 'export const twice = (n: number): number => 2 * n;\n')
+    fs.writeFileSync(path.join(dir, 'esm.js'), "import { fileIo } from '@kit.CoreFileKit';\nimport { twice } from './helper';\nexport default async function (n) {\n  return { twice: twice(Number(n)), create: fileIo.OpenMode.CREATE };\n}\n")
+    expect(cli(['run', '--root', root, path.join(dir, 'esm.js'), 'default', '21'])).toMatchObject({ status: 0, json: { twice: 42, create: 64 } })
+
     const unknown = cli(['run', '--root', root, CLIENT, 'nothing'])
     expect(unknown.status).toBe(2)
     expect(unknown.stderr).toMatch(/exports no function nothing \(its exports: capabilities, backupInto, restoreFrom\)/)
