@@ -41,6 +41,10 @@ function compile(module, file) {
   module._compile(transpileCached(source, file), file)
 }
 
+// A .js file with no line that starts with `import` or `export` is CommonJS already: Node runs
+// it as it is, without the transpiler.
+const ES_MODULE_SYNTAX = /^\s*(import|export)\b/m
+
 let installed = false
 
 /** Installs the loader in this process (idempotent). */
@@ -63,8 +67,10 @@ function installLoader() {
   for (const ext of ['.ets', '.ts']) Module._extensions[ext] = compile
   const js = Module._extensions['.js']
   Module._extensions['.js'] = function (module, file) {
-    if (isOwnSource(file)) return compile(module, file)
-    return js.call(this, module, file)
+    if (!isOwnSource(file)) return js.call(this, module, file)
+    const source = fs.readFileSync(file, 'utf8')
+    if (!ES_MODULE_SYNTAX.test(source)) return module._compile(source, file)
+    module._compile(transpileCached(source, file), file)
   }
   // Stack traces of transpiled code point into the .ets/.ts sources.
   if (typeof process.setSourceMapsEnabled === 'function') process.setSourceMapsEnabled(true)

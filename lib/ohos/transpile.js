@@ -48,9 +48,11 @@ function compilerVersion() {
   return tsVersion
 }
 
-/** The cache key of `source` at `file` when its module names are rewritten by `rewrite`. */
+/** The cache key of `source` in a file named `file` when its module names are rewritten as
+ * `rewriteTag` says. Only the file's name counts (it picks the language and names the source in
+ * the source map), so copies of one source in different folders share an entry. */
 function cacheKey(source, file, rewriteTag = '') {
-  return crypto.createHash('sha256').update(`${CACHE_FORMAT}\0${compilerVersion()}\0${rewriteTag}\0${file}\0`).update(source).digest('hex')
+  return crypto.createHash('sha256').update(`${CACHE_FORMAT}\0${compilerVersion()}\0${rewriteTag}\0${path.basename(file)}\0`).update(source).digest('hex')
 }
 
 // A transformer that replaces module names (import/export declarations, `import x = require()`,
