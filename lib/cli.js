@@ -16,6 +16,13 @@ Commands:
   install <bundle> [--file <sandboxPath>=<hostPath>]...
                                     install an app; each --file copies a host file or directory
                                     into its sandbox (e.g. data/storage/el2/base/files/=./notes)
+  install --project <dir>           install an OpenHarmony app project (DevEco Studio layout:
+                                    AppScope/app.json5, <module>/src/main/module.json5); its
+                                    backup extension runs from the project's sources
+  run [--root <dir>] <file.ets|.ts|.js> [export [args]...]
+                                    run a backup client module as it is (@kit.CoreFileKit,
+                                    @ohos.file.backup, @ohos.file.fs, ... mapped); the export
+                                    (default: the default export) is called and awaited
   list                              the installed apps and their data
   caps                              the device's capability file (getLocalCapabilities)
   backup <outDir> <bundle>...       back up apps into <outDir>/<bundle>/
@@ -51,6 +58,7 @@ class UsageError extends Error {}
 const OPTIONS = {
   root: { type: 'string' },
   file: { type: 'string', multiple: true },
+  project: { type: 'string' },
   'version-code': { type: 'string' },
   'version-name': { type: 'string' },
   'no-extension': { type: 'boolean' },
@@ -129,6 +137,7 @@ const commands = {
   },
 
   install(values, args) {
+    if (values.project !== undefined) return require('./cli/install-project')(values, args, { deviceRoot, UsageError })
     need(args, 1, 'bundle name')
     if (args.length > 1) throw new UsageError(`unexpected argument ${args[1]} (files go with --file <sandboxPath>=<hostPath>)`)
     const [bundle] = args
@@ -303,6 +312,8 @@ function report(verb, r, values, where, fileCount) {
 }
 
 async function main(argv) {
+  // run's arguments after the file are the client function's own, so they are not parsed here.
+  if (argv[0] === 'run') return require('./cli/run')(argv.slice(1), { deviceRoot, UsageError })
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })

@@ -52,6 +52,11 @@ export function createDevice(info: DeviceInfo): string
 export function useDevice(root: string): string
 /** Returns the bundle's sandbox directory. */
 export function installBundle(root: string, bundleName: string, opts?: InstallOptions): string
+/** Installs an OpenHarmony app project (DevEco Studio layout: AppScope/app.json5,
+ * <module>/src/main/module.json5, its "type": "backup" extension and profile) and returns its
+ * bundle name; the extension runs from the project's sources. Throws an Error naming the
+ * missing or broken file; then nothing is installed. */
+export function installProject(root: string, projectDir: string): string
 export function uninstallBundle(root: string, bundleName: string): void
 export function writeFiles(root: string, bundleName: string, files: Files): void
 export function sandboxOf(root: string, bundleName: string): string

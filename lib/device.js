@@ -102,7 +102,6 @@ function installBundle(root, bundleName, opts = {}) {
     files = {},
   } = opts
   const dir = bundleDir(root, bundleName)
-  fs.mkdirSync(dir, { recursive: true })
   const meta = { name: bundleName, versionCode, versionName, appIndex }
   if (extension) {
     meta.extension = { name: 'BackupExtensionAbility' }
@@ -115,6 +114,13 @@ function installBundle(root, bundleName, opts = {}) {
       }
     }
   }
+  return writeBundle(root, bundleName, meta, config, files)
+}
+
+// bundle.json, backup_config.json (none when `config` is null) and the sandbox with `files`.
+function writeBundle(root, bundleName, meta, config, files) {
+  const dir = bundleDir(root, bundleName)
+  fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'bundle.json'), JSON.stringify(meta, null, 2) + '\n')
   const configFile = path.join(dir, 'backup_config.json')
   if (config === null) fs.rmSync(configFile, { force: true })
@@ -123,6 +129,29 @@ function installBundle(root, bundleName, opts = {}) {
   fs.mkdirSync(sandbox, { recursive: true })
   writeFiles(root, bundleName, files)
   return sandbox
+}
+
+/**
+ * Installs an OpenHarmony app project in DevEco Studio's layout (lib/project.js) and returns
+ * its bundle name: name, versionCode and versionName from AppScope/app.json5, the backup
+ * extension's profile as backup_config.json, and its srcEntry run from the project itself,
+ * so an edit is seen by the next session. A missing or broken file is an Error naming it;
+ * then nothing is installed.
+ */
+function installProject(root, projectDir) {
+  const { readProject, ProjectError } = require('./project.js')
+  const project = readProject(projectDir)
+  try {
+    checkBundleName(project.bundleName)
+  } catch (e) {
+    throw new ProjectError(path.join(project.dir, 'AppScope', 'app.json5'), e.message)
+  }
+  const meta = { name: project.bundleName, versionCode: project.versionCode, versionName: project.versionName, appIndex: 0, project: project.dir }
+  if (project.extension) {
+    meta.extension = { name: project.extension.name, srcEntry: project.extension.entry, module: project.extension.module }
+  }
+  writeBundle(root, project.bundleName, meta, project.profile ? project.profile.config : null, {})
+  return project.bundleName
 }
 
 /** Removes the bundle and its sandbox. */
@@ -348,6 +377,7 @@ module.exports = {
   createDevice,
   useDevice,
   installBundle,
+  installProject,
   uninstallBundle,
   writeFiles,
   sandboxOf,

@@ -3,9 +3,6 @@
 // BackupExtensionAbility (docs/extension-host-protocol.md). stdout carries only protocol
 // lines; the app's console output goes to stderr, which the service forwards.
 
-const path = require('path')
-const BackupExtensionAbility = require('./extension.js')
-
 const writeProtocol = process.stdout.write.bind(process.stdout)
 const toStderr = (...a) => process.stderr.write(require('util').format(...a) + '\n')
 for (const m of ['log', 'info', 'warn', 'error', 'debug', 'trace']) console[m] = toStderr
@@ -29,46 +26,36 @@ process.on('unhandledRejection', (e) => {
   process.exit(1)
 })
 
-function context(sandbox, bundleName, bundleDir) {
-  const el2 = path.join(sandbox, 'data/storage/el2')
-  return {
-    bundleName,
-    sandboxDir: sandbox,
-    filesDir: path.join(el2, 'base/files'),
-    cacheDir: path.join(el2, 'base/cache'),
-    tempDir: path.join(el2, 'base/temp'),
-    databaseDir: path.join(el2, 'database'),
-    preferencesDir: path.join(el2, 'base/preferences'),
-    distributedFilesDir: path.join(el2, 'distributedfiles'),
-    bundleCodeDir: bundleDir,
-    backupDir: path.join(el2, 'base/.backup/restore'),
-  }
+// The app's sources: .ets/.ts/.js transpiled (cached by content), the OpenHarmony module names
+// resolved to this package (lib/ohos/), relative imports with or without an extension.
+require('./ohos/loader.js').installLoader()
+// `fileIo` paths under /data/storage/ are this app's sandbox, as on the device.
+process.env.BACKUP_CLIENT_SANDBOX = process.env.BACKUP_EXT_SANDBOX
+const { BackupExtensionContext } = require('./ohos/extension-context.js')
+
+// The framework calls the hooks by name, so any constructor will do: a subclass of
+// BackupExtensionAbility, or a plain class as OpenHarmony's older samples write it.
+// `module.exports = class …` or `export default class …` (a subclass also inherits the base's
+// static `default`, so a class export wins).
+function extensionClass(loaded, entry) {
+  const Ext = typeof loaded === 'function' ? loaded : loaded && loaded.default
+  if (typeof Ext === 'function' && Ext.prototype !== undefined) return Ext
+  const what = loaded && typeof loaded === 'object' && 'default' in loaded ? `its default export is ${describeValue(loaded.default)}` : 'it has no default export'
+  throw new TypeError(`${entry} does not export a BackupExtensionAbility class: ${what}`)
 }
 
-// An app's module lives in the device's bundle folder, outside any node_modules that holds
-// this package: `require('backup/extension')` (or '@ohos.application.BackupExtensionAbility',
-// the name OpenHarmony apps import) must still find the base class.
-const Module = require('module')
-const ALIASES = new Map([
-  ['backup/extension', require.resolve('./extension.js')],
-  ['@ohos.application.BackupExtensionAbility', require.resolve('./extension.js')],
-])
-const resolveFilename = Module._resolveFilename
-Module._resolveFilename = function (request, ...rest) {
-  return ALIASES.get(request) || resolveFilename.call(this, request, ...rest)
+function describeValue(v) {
+  if (v === null) return 'null'
+  if (typeof v === 'function') return 'a function that is not a constructor'
+  return typeof v === 'object' ? 'an object, not a class' : `a ${typeof v}`
 }
 
 let app
 try {
-  const loaded = require(process.env.BACKUP_EXT_ENTRY)
-  // `module.exports = class …` or `export default class …` (a subclass also inherits the
-  // base's static `default`, so a class export wins).
-  const Ext = typeof loaded === 'function' ? loaded : loaded && loaded.default
-  if (typeof Ext !== 'function' || !(Ext.prototype instanceof BackupExtensionAbility)) {
-    throw new TypeError(`${process.env.BACKUP_EXT_ENTRY} does not export a subclass of BackupExtensionAbility (require('backup/extension'))`)
-  }
+  const entry = process.env.BACKUP_EXT_ENTRY
+  const Ext = extensionClass(require(entry), entry)
   app = new Ext()
-  app.context = context(process.env.BACKUP_EXT_SANDBOX, process.env.BACKUP_EXT_BUNDLE, process.cwd())
+  app.context = new BackupExtensionContext(process.env.BACKUP_EXT_SANDBOX, process.env.BACKUP_EXT_BUNDLE, process.cwd())
 } catch (e) {
   send({ type: 'ready', error: describe(e) })
   process.exit(1)

@@ -1,8 +1,10 @@
 'use strict'
 // `require('backup/extension')`: the base class of an app's backup extension, as
-// OpenHarmony's @ohos.application.BackupExtensionAbility. A bundle names its subclass in
-// bundle.json `extension.srcEntry`; the service runs it in a child process of its own
-// (lib/extension-host.js), so nothing here runs in the backup client's process.
+// OpenHarmony's @ohos.application.BackupExtensionAbility (also `BackupExtensionAbility` of
+// @kit.CoreFileKit). A bundle names its class in bundle.json `extension.srcEntry`; the service
+// runs it in a child process of its own (lib/extension-host.js), so nothing here runs in the
+// backup client's process. The framework calls the hooks by name: a plain class with them
+// runs too.
 //
 // Every hook may be synchronous or return a promise. The framework calls `onBackupEx` when
 // the app defines it, else `onBackup`; likewise `onRestoreEx` / `onRestore`.
@@ -30,7 +32,8 @@ class BackupExtensionAbility {
   /** Progress while a hook runs: a string sent to the client as `onProcess`. */
   // onProcess() {}
 
-  /** Called when the bundle's backup or restore ends. */
+  /** API 20: called when the bundle's backup (scenario 1) or restore (2) is complete, before
+   * its onBundleEnd; it has 5 s to finish. */
   onRelease(scenario) {}
 
   /** A string that `backup.getBackupInfo(bundleName)` returns to the client. */

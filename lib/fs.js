@@ -1,14 +1,17 @@
 'use strict'
-// `fileIo` / `@ohos.file.fs`: the part of OpenHarmony's file API that the @ohos.file.backup
-// documentation examples use, with its semantics, built on Node's `fs`.
+// `fileIo` / `@ohos.file.fs`: the part of OpenHarmony's file API that backup clients, app
+// extensions and the @ohos.file.backup documentation examples use, with its semantics (sync,
+// promise and callback forms; errors carry the @ohos.file.fs codes), built on Node's `fs`.
 //
-// The examples write to the caller's own sandbox (`/data/storage/el2/base/...`). Such paths
-// are mapped into a client sandbox directory on this machine: `BACKUP_CLIENT_SANDBOX`, else
-// `<device root>/client`. Any other path is used as it is.
+// Apps and clients write to their own sandbox (`/data/storage/el2/base/...`). Such paths are
+// mapped into a sandbox directory on this machine: `BACKUP_CLIENT_SANDBOX`, else
+// `<device root>/client` (the extension host sets it to the app's sandbox). Any other path is
+// used as it is, so the real paths of `this.context` work too.
 
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
+const picomatch = require('picomatch')
 const { BusinessError } = require('./basic-services')
 
 const OpenMode = Object.freeze({
@@ -112,8 +115,11 @@ function resolvePath(p, what = 'path') {
   if (typeof p !== 'string' || p === '') throw invalid(`${what} must be a non-empty string`)
   if (p.startsWith('file://')) p = decodeURIComponent(p.slice('file://'.length))
   const norm = path.posix.normalize(p)
-  if (norm.startsWith(SANDBOX_PREFIX) || norm === '/data/storage') return { real: path.join(clientSandbox(), norm), sandboxed: true }
-  return { real: p, sandboxed: false }
+  const sandbox = clientSandbox()
+  if (norm.startsWith(SANDBOX_PREFIX) || norm === '/data/storage') return { real: path.join(sandbox, norm), sandboxed: true }
+  // A real path into the sandbox (e.g. an extension's context.filesDir) is the sandbox too.
+  const rel = path.relative(path.resolve(sandbox), path.resolve(p))
+  return { real: p, sandboxed: rel.startsWith('data/storage/') && !rel.startsWith('..') }
 }
 
 function ensureParent({ real, sandboxed }) {
@@ -354,22 +360,104 @@ function rmdirSync(p) {
   fs.rmSync(real, { recursive: true })
 }
 
+function renameSync(oldPath, newPath) {
+  const to = resolvePath(newPath, 'newPath')
+  ensureParent(to)
+  fs.renameSync(resolvePath(oldPath, 'oldPath').real, to.real)
+}
+
+// The `filter` of listFile: `suffix` (['.txt']), `displayName` (glob patterns, as fnmatch
+// matches them on the device), `fileSizeOver` (bytes), `lastModifiedAfter` (seconds).
+function fileFilter(filter) {
+  if (filter === undefined || filter === null) return () => true
+  if (typeof filter !== 'object') throw invalid('filter must be an object')
+  const { suffix, displayName, fileSizeOver, lastModifiedAfter } = filter
+  const names = Array.isArray(displayName) && displayName.length ? picomatch(displayName, { dot: true }) : null
+  return (name, st) => {
+    if (Array.isArray(suffix) && suffix.length && !suffix.some((x) => path.extname(name) === x)) return false
+    if (names && !names(name)) return false
+    if (fileSizeOver !== undefined && !(st.isFile() && st.size > fileSizeOver)) return false
+    if (lastModifiedAfter !== undefined && !(st.mtimeMs / 1000 > lastModifiedAfter)) return false
+    return true
+  }
+}
+
+// @ohos.file.fs listFile: names in `dir`; with `recursion`, every file below it (directories
+// are not listed) as a path relative to `dir` that starts with '/'. `listNum` (0 = all)
+// caps the count.
+function listFileSync(dir, options) {
+  const { real } = resolvePath(dir)
+  const opts = options && typeof options === 'object' ? options : {}
+  const listNum = optionalInt(opts.listNum, 'listNum') || 0
+  const keep = fileFilter(opts.filter)
+  const out = []
+  const full = () => listNum > 0 && out.length >= listNum
+  const walk = (abs, rel) => {
+    for (const name of fs.readdirSync(abs).sort()) {
+      if (full()) return
+      const st = fs.statSync(path.join(abs, name))
+      if (opts.recursion && st.isDirectory()) {
+        walk(path.join(abs, name), `${rel}/${name}`)
+        continue
+      }
+      if (keep(name, st)) out.push(opts.recursion ? `${rel}/${name}` : name)
+    }
+  }
+  if (!fs.statSync(real).isDirectory()) {
+    throw Object.assign(new Error(`not a directory: ${dir}`), { code: 'ENOTDIR', syscall: 'scandir', path: real })
+  }
+  walk(real, '')
+  return out
+}
+
+const syncForms = {
+  openSync,
+  closeSync,
+  copyFileSync,
+  accessSync,
+  mkdirSync,
+  readTextSync,
+  statSync,
+  writeSync,
+  readSync,
+  unlinkSync,
+  rmdirSync,
+  renameSync,
+  listFileSync,
+}
+
+// `open(...)` beside `openSync(...)`: a promise, or the callback form when the last argument
+// is a function (`callback(err, value)`, err undefined on success). Errors are the same
+// BusinessErrors the sync form throws.
+function asyncForm(sync) {
+  return function (...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : null
+    const result = new Promise((resolve, reject) => {
+      setImmediate(() => {
+        try {
+          resolve(sync(...args))
+        } catch (e) {
+          reject(toBusinessError(e))
+        }
+      })
+    })
+    if (!callback) return result
+    result.then(
+      (v) => callback(undefined, v),
+      (e) => callback(e),
+    )
+  }
+}
+
 const fileIo = {
   OpenMode,
   File,
   Stat,
-  openSync: wrap(openSync),
-  closeSync: wrap(closeSync),
-  copyFileSync: wrap(copyFileSync),
-  accessSync: wrap(accessSync),
-  mkdirSync: wrap(mkdirSync),
-  readTextSync: wrap(readTextSync),
-  statSync: wrap(statSync),
-  writeSync: wrap(writeSync),
-  readSync: wrap(readSync),
-  unlinkSync: wrap(unlinkSync),
-  rmdirSync: wrap(rmdirSync),
   clientSandbox,
+}
+for (const [name, fn] of Object.entries(syncForms)) {
+  fileIo[name] = wrap(fn)
+  fileIo[name.slice(0, -'Sync'.length)] = asyncForm(fn)
 }
 
 // `import fs from '@ohos.file.fs'` and `import { fileIo } from ...` both work.

@@ -5,7 +5,7 @@ const path = require('path')
 const { createHarness, appData, checkEventOrder } = require('../support/doc-harness')
 
 jest.setTimeout(60000)
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'ext')
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'extensions')
 
 let h
 beforeEach(() => {
@@ -41,7 +41,7 @@ test.each([
   ['v18-updateTimer', 'updateTimer', 'com.example.hiworld'],
   ['v18-updateSendRate', 'updateSendRate', 'com.example.myApp'],
 ])('%s: false outside a session, true for a running bundle', async (name, fn, app) => {
-  await install([app], withExtension('slow'))
+  await install([app], withExtension('slow-app'))
   const r = await h.run(name, { exports: [fn] })
   r.exports[fn]()
   expect(h.logs()).toEqual([`${fn} fail`])

@@ -5,7 +5,7 @@ const path = require('path')
 const { createHarness, appData, checkBackup, checkEventOrder, listExamples } = require('../support/doc-harness')
 
 jest.setTimeout(60000)
-const EXT_OK = path.join(__dirname, '..', 'fixtures', 'ext', 'ok.js')
+const EXT_OK = path.join(__dirname, '..', 'fixtures', 'extensions', 'ok.js')
 
 let h
 beforeEach(() => {

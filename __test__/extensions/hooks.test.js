@@ -1,13 +1,15 @@
 'use strict'
-// App extensions (issue 4): what a backup client sees when an app's BackupExtensionAbility
+// App extensions (issues 4 and 9): what a backup client sees when an app's BackupExtensionAbility
 // succeeds, reports progress, throws, rejects, dies, hangs or cannot load, in all three session
-// kinds; the other bundles of the session carry on, and no extension process outlives its bundle.
+// kinds; a plain class (no `extends`) runs as on a device, a default export that is not a
+// constructor is refused; the other bundles of the session carry on, and no extension process
+// outlives its bundle.
 
 const fs = require('fs')
 const path = require('path')
 const backup = require('backup')
 const device = require('backup/device')
-const { FILES, WORK_AREA, installApp, extRecord, leftoverChildren, alive, backupApps, startRestore, useFreshDevice } = require('./support.js')
+const { FILES, WORK_AREA, installApp, extRecord, leftoverChildren, alive, recordSession, backupApps, startRestore, useFreshDevice } = require('./support.js')
 
 jest.setTimeout(40000)
 
@@ -20,7 +22,7 @@ afterEach(() => {
   delete process.env.BACKUP_ONPROCESS_INTERVAL_MS
 })
 
-const ResultApp = require('../fixtures/apps/result-app.js')
+const ResultApp = require('../fixtures/extensions/result-app.js')
 const BIG = (3 << 20) + 11
 const appFiles = (name) => ({
   [`${FILES}/note.txt`]: `notes of ${name}\n`,
@@ -160,8 +162,9 @@ test('backup: throw, reject, exit and a broken module end only their own bundle;
     'com.example.rejectsapp': 'rejects-app',
     'com.example.exitsapp': 'exits-app',
     'com.example.loadfails': 'load-fails-app',
-    'com.example.notsubclass': 'not-subclass-app',
+    'com.example.notctor': 'not-a-constructor-app',
     'com.example.resultapp': 'result-app',
+    'com.example.plainclass': 'plain-class-app',
     'com.example.plainapp': null,
   }
   for (const [name, fixture] of Object.entries(apps)) installApp(dev.root, name, fixture)
@@ -180,19 +183,23 @@ test('backup: throw, reject, exit and a broken module end only their own bundle;
   }
   expect(s.kinds('com.example.exitsapp')).toEqual(['begin', 'end'])
   expectBundleError(s.of('com.example.exitsapp')[1], 13500004, 'com.example.exitsapp')
+  expect(s.of('com.example.exitsapp')[1].err.message).toMatch(/out of memory, giving up/) // the app's last words are quoted
 
-  for (const name of ['com.example.loadfails', 'com.example.notsubclass']) {
+  for (const name of ['com.example.loadfails', 'com.example.notctor']) {
     // The extension never came up: onBundleBegin with the error, and no onBundleEnd.
     expect(s.kinds(name)).toEqual(['begin'])
     expectBundleError(s.of(name)[0], 13500002, name)
   }
+  expect(s.of('com.example.notctor')[0].err.message).toMatch(/does not export a BackupExtensionAbility class: its default export is an object/)
 
-  for (const name of ['com.example.resultapp', 'com.example.plainapp']) {
+  for (const name of ['com.example.resultapp', 'com.example.plainclass', 'com.example.plainapp']) {
     const kinds = s.kinds(name).filter((k) => k !== 'process' && k !== 'result')
     expect(kinds).toEqual(['begin', 'file', 'file', 'end'])
     expect(s.of(name).every((e) => e.err === undefined)).toBe(true)
     expect(s.of(name).filter((e) => e.ev === 'file').map((e) => e.uri)).toEqual(['part.0.tar', 'manage.json'])
   }
+  // The plain class ran, with its context set.
+  expect(extRecord(dev.root, 'com.example.plainclass', 'onBackup').hasContext).toBe(true)
   expectOneAllLast(s)
   expect(leftoverChildren()).toEqual([])
 })
@@ -204,6 +211,7 @@ test('restore: throw, reject, exit and a broken module end only their own bundle
     'com.example.exitsapp': 'exits-app',
     'com.example.loadfails': 'load-fails-app',
     'com.example.resultapp': 'result-app',
+    'com.example.plainclass': 'plain-class-app',
     'com.example.plainapp': null,
   }
   // Backed up by a version of each app without extension code; the new version's code runs
@@ -237,7 +245,8 @@ test('restore: throw, reject, exit and a broken module end only their own bundle
   expect(s.kinds('com.example.loadfails')).toEqual(['begin'])
   expectBundleError(s.of('com.example.loadfails')[0], 13500002, 'com.example.loadfails')
 
-  for (const name of ['com.example.resultapp', 'com.example.plainapp']) {
+  expect(extRecord(dev.root, 'com.example.plainclass', 'onRestore').bundleVersion).toEqual({ code: 1, name: '1.0.0' })
+  for (const name of ['com.example.resultapp', 'com.example.plainclass', 'com.example.plainapp']) {
     const mine = s.of(name)
     expect(mine[0].ev).toBe('begin')
     expect(mine[mine.length - 1].ev).toBe('end')
@@ -328,6 +337,71 @@ test('an extension that dies while the client sends files: the work area is wipe
   expect(leftoverChildren()).toEqual([])
 })
 
+test('three late onProcess answers in a row end the bundle with 13500003', async () => {
+  process.env.BACKUP_ONPROCESS_INTERVAL_MS = '100'
+  process.env.BACKUP_ONPROCESS_TIMEOUT_MS = '50'
+  try {
+    installApp(dev.root, 'com.example.lateapp', 'late-progress')
+    installApp(dev.root, 'com.example.plainapp', null)
+    const s = await backupApps('backup', ['com.example.lateapp', 'com.example.plainapp'])
+    const late = s.of('com.example.lateapp')
+    expect(s.kinds('com.example.lateapp')).toEqual(['begin', 'process', 'end'])
+    expectBundleError(late[2], 13500003, 'com.example.lateapp')
+    expect(late[2].err.message).toMatch(/onProcess/)
+    expect(late[2].t - late[0].t).toBeLessThan(2500) // well before its onBackup would finish
+    expect(s.of('com.example.plainapp').pop().err).toBeUndefined()
+    expect(leftoverChildren()).toEqual([])
+  } finally {
+    delete process.env.BACKUP_ONPROCESS_TIMEOUT_MS
+  }
+})
+
+test('a client that takes no file within the framework timer ends the bundle with 13500003', async () => {
+  process.env.BACKUP_FRAMEWORK_TIMEOUT_MS = '600'
+  try {
+    const name = 'com.example.stuckapp'
+    installApp(dev.root, name, 'slow-app', { files: { [`${FILES}/big.bin`]: { size: (2 << 20) + 1, seed: 1 } } })
+    const s = await backupApps('backup', [name], { onEvent: (e) => e.ev === 'begin' && !e.err && backup.updateSendRate(e.bundle, 0) })
+    const mine = s.of(name)
+    expect(s.kinds(name).filter((k) => k !== 'process')).toEqual(['begin', 'end'])
+    expectBundleError(mine[mine.length - 1], 13500003, name)
+    expect(fs.existsSync(path.join(device.sandboxOf(dev.root, name), WORK_AREA))).toBe(false)
+  } finally {
+    delete process.env.BACKUP_FRAMEWORK_TIMEOUT_MS
+  }
+})
+
+test('onRelease(scenario): 1 after a backup or an incremental backup, 2 after a restore, each before onBundleEnd', async () => {
+  const name = 'com.example.releaseapp'
+  installApp(dev.root, name, 'release-app')
+  const callsAtEnd = []
+  const onEvent = (e) => e.ev === 'end' && callsAtEnd.push(extRecord(dev.root, name, 'onRelease').calls.slice())
+  const b = await backupApps('backup', [name], { onEvent })
+  await backupApps('incremental', [name], { onEvent })
+  device.wipeApp(dev.root, name)
+  const s = await startRestore(b.received, [name], { onEvent })
+  await s.allEnded
+  await s.session.release()
+  expect(callsAtEnd).toEqual([[1], [1, 1], [2]])
+  for (const run of [b, s]) expect(run.of(name).every((e) => e.err === undefined)).toBe(true)
+  expect(fs.readFileSync(path.join(device.sandboxOf(dev.root, name), FILES, 'note.txt'), 'utf8')).toBe(`notes of ${name}\n`)
+  expect(leftoverChildren()).toEqual([])
+})
+
+test('an onRelease that never finishes gets its 5 s; then the bundle ends without error and the extension is stopped', async () => {
+  const name = 'com.example.releaseapp'
+  installApp(dev.root, name, 'release-app', { options: { hangOnRelease: true } })
+  const s = await backupApps('backup', [name])
+  expect(s.kinds(name)).toEqual(['begin', 'file', 'file', 'end'])
+  expect(s.of(name).every((e) => e.err === undefined)).toBe(true)
+  const seen = extRecord(dev.root, name, 'onRelease')
+  expect(seen.calls).toEqual([1])
+  const [lastFile, end] = s.of(name).slice(-2)
+  expect(end.t - lastFile.t).toBeGreaterThanOrEqual(4900)
+  expect(alive(seen.pid)).toBe(false)
+  expect(leftoverChildren()).toEqual([])
+})
+
 describe('backup.getBackupInfo', () => {
   test('starts the app\'s extension, returns what its getBackupInfo() returns, and stops it', () => {
     installApp(dev.root, 'com.example.resultapp', 'result-app')
@@ -343,6 +417,32 @@ describe('backup.getBackupInfo', () => {
     installApp(dev.root, 'com.example.plainapp', null)
     expect(backup.getBackupInfo('com.example.plainapp')).toBe('')
     expect(backup.getBackupInfo('com.example.notinstalled')).toBeUndefined()
+  })
+
+  test('of a bundle that is backing up: its running extension answers, no other is started', async () => {
+    const name = 'com.example.hangsapp'
+    installApp(dev.root, name, 'hangs-app')
+    const answers = []
+    const hosts = []
+    const s = recordSession('backup', {
+      onEvent: (e) => {
+        if (e.ev !== 'begin' || e.err) return
+        // onBackup starts right after onBundleBegin; give it a moment, then ask.
+        setTimeout(() => {
+          answers.push(JSON.parse(backup.getBackupInfo(name)))
+          hosts.push(...leftoverChildren())
+          s.session.cancel(name)
+        }, 300)
+      },
+    })
+    await s.session.appendBundles([name])
+    await s.allEnded
+    await s.session.release()
+    expect(answers).toEqual([{ backingUp: true, pid: expect.any(Number) }])
+    expect(hosts.map((h) => h.pid)).toEqual([answers[0].pid])
+    // Once the bundle is over, a call starts (and stops) an instance of its own.
+    expect(JSON.parse(backup.getBackupInfo(name)).backingUp).toBe(false)
+    expect(leftoverChildren()).toEqual([])
   })
 
   test('a non-string bundle name throws 401', () => {

@@ -1,10 +1,16 @@
 'use strict'
 // cancel() and release() at every stage of a bundle (issue 4, ohos-behaviour.md §1.1): waiting
 // (13500011, nothing happens), running (0, then onBundleEnd without error), a restore bundle
-// receiving files or published and running its app's onRestore. Whatever ends leaves no
-// extension process and no temp data behind.
+// receiving files or published and running its app's onRestore (release lets a published one
+// finish), in all session kinds. Whatever ends leaves no extension process and no temp data.
 
-const { installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, useFreshDevice, until, workAreaLeft } = require('./support.js')
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const backup = require('backup')
+const { sandboxOf } = require('backup/device')
+const { backupToDir } = require('backup/client')
+const { FILES, installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, useFreshDevice, until, workAreaLeft } = require('./support.js')
 
 jest.setTimeout(40000)
 
@@ -82,5 +88,93 @@ test('restore: cancel while receiving files, after publishing (the app\'s onRest
 
   await s.session.release()
   expect(workAreaLeft(dev.root, busy)).toEqual([])
+  expect(leftoverChildren()).toEqual([])
+})
+
+test('a restore bundle that published finishes after release(); one still receiving files is dropped', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ext-stages-'))
+  try {
+    installApp(dev.root, 'com.example.published', 'ok', { files: { [`${FILES}/p.txt`]: 'published data' } })
+    installApp(dev.root, 'com.example.receiving', 'ok', { files: { [`${FILES}/r.txt`]: 'never published' } })
+    await backupToDir({ bundles: ['com.example.published', 'com.example.receiving'], outDir: out })
+    for (const b of ['com.example.published', 'com.example.receiving']) fs.rmSync(path.join(sandboxOf(dev.root, b), 'data'), { recursive: true })
+    const events = []
+    let session
+    const written = new Set()
+    await new Promise((resolve) => {
+      session = new backup.SessionRestore({
+        onFileReady: (err, file) => {
+          const src = path.join(out, file.bundleName, file.uri)
+          fs.writeSync(file.fd, fs.readFileSync(src))
+          fs.closeSync(file.fd)
+          fs.closeSync(file.manifestFd)
+          if (file.bundleName !== 'com.example.published') return
+          written.add(file.uri)
+          if (written.size === fs.readdirSync(path.join(out, file.bundleName)).length) {
+            session.publishFile({ bundleName: file.bundleName, uri: '' }).then(() => {
+              events.push(['release'])
+              session.release()
+            })
+          }
+        },
+        onBundleBegin: (err, name) => events.push(['begin', name]),
+        onBundleEnd: (err, name) => events.push(['end', err ? err.code : name]),
+        onAllBundlesEnd: () => {
+          events.push(['all'])
+          resolve()
+        },
+        onBackupServiceDied: () => {},
+      })
+      backup.getLocalCapabilities().then(async ({ fd }) => {
+        await session.appendBundles(fd, ['com.example.published', 'com.example.receiving'])
+        fs.closeSync(fd)
+        for (const b of ['com.example.published', 'com.example.receiving']) {
+          for (const uri of fs.readdirSync(path.join(out, b))) await session.getFileHandle({ bundleName: b, uri })
+        }
+      })
+    })
+    await sleep(200)
+    const after = events.slice(events.findIndex((e) => e[0] === 'release'))
+    expect(after).toEqual([['release'], ['end', 'com.example.published'], ['all']])
+    expect(fs.readFileSync(path.join(sandboxOf(dev.root, 'com.example.published'), FILES, 'p.txt'), 'utf8')).toBe('published data')
+    expect(fs.existsSync(path.join(sandboxOf(dev.root, 'com.example.receiving'), FILES, 'r.txt'))).toBe(false)
+    for (const b of ['com.example.published', 'com.example.receiving']) {
+      expect(fs.existsSync(path.join(sandboxOf(dev.root, b), 'data/storage/el2/base/.backup'))).toBe(false)
+    }
+    expect(leftoverChildren()).toEqual([])
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true })
+  }
+})
+
+test('an incremental session cancels like the others: 13500011 waiting, 13500012 unknown, 0 running', async () => {
+  const names = ['com.example.inca', 'com.example.incb', 'com.example.incc', 'com.example.incd']
+  for (const n of names) installApp(dev.root, n, 'hangs-app')
+  const codes = {}
+  const ends = []
+  await new Promise((resolve) => {
+    let begun = 0
+    const session = new backup.IncrementalBackupSession({
+      onFileReady: () => {},
+      onBundleBegin: (err, name) => {
+        // The fourth starts once a slot frees: it is running now, so cancel gives 0.
+        if (name === 'com.example.incd') codes.fourth = session.cancel(name)
+        if (++begun !== 3) return
+        codes.waiting = session.cancel('com.example.incd')
+        codes.unknown = session.cancel('com.example.nothere')
+        for (const n of names.slice(0, 3)) codes[n] = session.cancel(n)
+      },
+      onBundleEnd: (err, name) => ends.push([name, err && err.code]),
+      onAllBundlesEnd: () => session.release().then(resolve),
+      onBackupServiceDied: () => {},
+    })
+    session.appendBundles(names.map((bundleName) => ({ bundleName, lastIncrementalTime: 0, manifestFd: -1 })))
+  })
+  expect(codes.waiting).toBe(13500011)
+  expect(codes.unknown).toBe(13500012)
+  for (const n of names.slice(0, 3)) expect(codes[n]).toBe(0)
+  expect(codes.fourth).toBe(0)
+  expect(ends.map(([n]) => n).sort()).toEqual(names)
+  expect(ends.every(([, code]) => code === undefined)).toBe(true)
   expect(leftoverChildren()).toEqual([])
 })

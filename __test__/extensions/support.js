@@ -7,11 +7,11 @@ const { performance } = require('perf_hooks')
 const backup = require('backup')
 const device = require('backup/device')
 
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'apps')
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'extensions')
 const FILES = 'data/storage/el2/base/files'
 const WORK_AREA = 'data/storage/el2/base/.backup'
 
-/** Installs `name` on `root`; `fixture` names a file of fixtures/apps (null: no extension module). */
+/** Installs `name` on `root`; `fixture` names a file of fixtures/extensions (null: no extension module). */
 function installApp(root, name, fixture, { files = { [`${FILES}/note.txt`]: `notes of ${name}\n` }, config, options, versionCode, versionName } = {}) {
   const opts = { files, config, versionCode, versionName }
   if (fixture) Object.assign(opts, { extension: 'ext/app.js', extensionSource: path.join(FIXTURES, `${fixture}.js`) })

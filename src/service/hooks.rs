@@ -106,6 +106,26 @@ fn cadence() -> Cadence {
     }
 }
 
+/// What `onRelease(scenario)` (API 20) tells the app: which kind of session it was part of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseScenario {
+    Backup = 1,
+    Restore = 2,
+}
+
+/// The reference waits this long for the app's `onRelease` (ohos-behaviour.md §4).
+pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The end of a bundle for its app: `onRelease(scenario)` runs (at most 5 s; an app without
+/// it, or one that throws, is simply done), then the host is asked to exit and, after a
+/// second, killed.
+pub fn release(host: &Host, scenario: ReleaseScenario) {
+    if host.dead().is_none() {
+        let _ = host.call("onRelease", json!([scenario as i32]), RELEASE_TIMEOUT);
+    }
+    host.stop(Duration::from_secs(1));
+}
+
 /// Runs `call(args)` in the app. `progress` receives each `onProcess` payload.
 pub fn run_hook(host: &Host, call: &str, args: Value, timer: &ExtTimer, stop: &dyn Fn() -> bool, progress: &dyn Fn(String)) -> HookEnd {
     let c = cadence();

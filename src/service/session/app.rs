@@ -123,11 +123,9 @@ impl Session {
         }
     }
 
-    /// The app's `onRelease` (at most 5 s), then the host is asked to exit.
+    /// The app's `onRelease(scenario)` (at most 5 s), then the host is asked to exit.
     pub(super) fn release_app(&self, host: &Host) {
-        if host.dead().is_none() {
-            let _ = host.call("onRelease", serde_json::json!([]), Duration::from_secs(5));
-        }
-        host.stop(Duration::from_secs(1));
+        let scenario = if self.kind == SessionKind::Restore { ReleaseScenario::Restore } else { ReleaseScenario::Backup };
+        hooks::release(host, scenario);
     }
 }

@@ -18,7 +18,7 @@ use crate::protocol::{BundleRequest, Event, FileOut, Reply, Request, SessionKind
 
 use super::capabilities::{self, RemoteBundle};
 use super::extension::{connect_timeout, Host, ReadyError};
-use super::hooks::{error_result_json, run_hook, ExtTimer, HookEnd};
+use super::hooks::{self, error_result_json, run_hook, ExtTimer, HookEnd, ReleaseScenario};
 use super::infos::BundleInfos;
 use super::rate::RateLimiter;
 use super::ServiceCore;
