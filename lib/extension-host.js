@@ -47,12 +47,18 @@ function context(sandbox, bundleName, bundleDir) {
 
 // An app's module lives in the device's bundle folder, outside any node_modules that holds
 // this package: `require('backup/extension')` (or '@ohos.application.BackupExtensionAbility',
-// the name OpenHarmony apps import) must still find the base class.
+// the name OpenHarmony apps import) must still find the base class. Every entry point of
+// package.json's `exports` resolves under the published name and under `backup`, the name
+// the README's alias install gives it.
 const Module = require('module')
-const ALIASES = new Map([
-  ['backup/extension', require.resolve('./extension.js')],
-  ['@ohos.application.BackupExtensionAbility', require.resolve('./extension.js')],
-])
+const ALIASES = new Map([['@ohos.application.BackupExtensionAbility', require.resolve('./extension.js')]])
+{
+  const pkg = require('../package.json')
+  for (const [sub, target] of Object.entries(pkg.exports)) {
+    const file = typeof target === 'string' ? target : target.default
+    for (const name of new Set([pkg.name, 'backup'])) ALIASES.set(sub === '.' ? name : `${name}/${sub.slice(2)}`, path.join(__dirname, '..', file))
+  }
+}
 const resolveFilename = Module._resolveFilename
 Module._resolveFilename = function (request, ...rest) {
   return ALIASES.get(request) || resolveFilename.call(this, request, ...rest)

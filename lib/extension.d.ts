@@ -1,4 +1,7 @@
-export interface BackupExtensionContext {
+// Types of `backup/extension` (lib/extension.js): `const BackupExtensionAbility = require('backup/extension')`
+// or `import BackupExtensionAbility = require('backup/extension')`.
+
+interface BackupExtensionContext {
   bundleName: string
   /** The sandbox root on this machine ("/" as the app sees it). */
   sandboxDir: string
@@ -13,7 +16,7 @@ export interface BackupExtensionContext {
   backupDir: string
 }
 
-export interface BundleVersion {
+interface BundleVersion {
   code: number
   name: string
 }
@@ -29,6 +32,10 @@ declare class BackupExtensionAbility {
   onProcess?(): MaybePromise<string>
   onRelease(scenario?: number): MaybePromise<void>
   getBackupInfo(): MaybePromise<string>
+}
+
+declare namespace BackupExtensionAbility {
+  export { BackupExtensionContext, BundleVersion }
 }
 
 export = BackupExtensionAbility
