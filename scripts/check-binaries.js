@@ -63,9 +63,12 @@ function checkBinary(platform, file) {
 // ---- qemu: the arm64 glibc package, run by an arm64 Node ------------------------------------
 
 const QEMU = 'qemu-aarch64-static'
-// Debian's arm64 nodejs and the libraries its binary links.
+// Debian's arm64 nodejs, the libraries its binary links, and the JS builtins Debian keeps
+// outside the binary (architecture-independent packages).
 const ARM64_DEBS = ['nodejs', 'libnode108', 'libc6', 'libgcc-s1', 'libstdc++6', 'libuv1', 'libbrotli1', 'libc-ares2', 'libicu72', 'libnghttp2-14', 'libssl3', 'zlib1g']
+const ALL_DEBS = ['node-acorn', 'node-cjs-module-lexer', 'node-undici']
 const SYSROOT = path.join(ROOT, 'target', 'arm64-node-sysroot')
+const SYSROOT_DONE = path.join(SYSROOT, '.unpacked')
 
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts })
@@ -80,12 +83,12 @@ const onPath = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'i
 // or says what a non-root user has to install.
 function prepareQemu() {
   const node = path.join(SYSROOT, 'usr/bin/node')
-  if (onPath(QEMU) && fs.existsSync(node)) return node
+  if (onPath(QEMU) && fs.existsSync(SYSROOT_DONE)) return node
   if (!isRoot()) {
     throw new Error(
       `the qemu check needs ${onPath(QEMU) ? '' : 'qemu-user-static and '}Debian's arm64 nodejs unpacked in ${SYSROOT}: ` +
         'run this script as root once (it installs them with apt-get), or install qemu-user-static and unpack ' +
-        `the arm64 .debs of ${ARM64_DEBS.join(' ')} there with dpkg -x`,
+        `the arm64 .debs of ${ARM64_DEBS.join(' ')} and the .debs of ${ALL_DEBS.join(' ')} there with dpkg -x`,
     )
   }
   if (!sh('dpkg', ['--print-foreign-architectures']).split('\n').includes('arm64')) sh('dpkg', ['--add-architecture', 'arm64'])
@@ -94,9 +97,10 @@ function prepareQemu() {
   if (!onPath(QEMU)) sh('apt-get', ['install', '-y', '-qq', 'qemu-user-static'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
   const debs = fs.mkdtempSync(path.join(os.tmpdir(), 'arm64-debs-'))
   try {
-    sh('apt-get', ['download', ...ARM64_DEBS.map((d) => `${d}:arm64`)], { cwd: debs })
+    sh('apt-get', ['download', ...ARM64_DEBS.map((d) => `${d}:arm64`), ...ALL_DEBS], { cwd: debs })
     fs.mkdirSync(SYSROOT, { recursive: true })
     for (const deb of fs.readdirSync(debs)) sh('dpkg', ['-x', path.join(debs, deb), SYSROOT])
+    fs.writeFileSync(SYSROOT_DONE, `${ARM64_DEBS.join(' ')} ${ALL_DEBS.join(' ')}\n`)
   } finally {
     fs.rmSync(debs, { recursive: true, force: true })
   }
@@ -154,7 +158,7 @@ function main() {
       const { node, result } = runUnderQemu()
       const ok = result.diff.length === 0
       failed ||= !ok
-      console.log(`${ok ? 'ok  ' : 'FAIL'} linux-arm64-gnu under qemu-aarch64 (Debian's arm64 Node ${node}, process.arch ${result.arch}): backed up ${result.backedUp} bytes in ${result.parts} files, restored ${result.restored} bytes, ${result.diff.length} differences`)
+      console.log(`${ok ? 'ok  ' : 'FAIL'} linux-arm64-gnu under qemu-aarch64 (Debian's arm64 Node ${node}, process.arch ${result.arch}): backed up ${result.backedUp} bytes as ${result.parts} delivered files (tar part, big file, manage.json), restored ${result.restored} bytes, ${result.diff.length} differences`)
     } catch (e) {
       failed = true
       console.log(`FAIL qemu: ${e.message}`)

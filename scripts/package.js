@@ -9,6 +9,7 @@
 //   node scripts/package.js            every platform
 //   node scripts/package.js --host     only this machine's platform (what the registry test uses)
 //   node scripts/package.js --targets linux-x64-gnu,linux-arm64-gnu
+//   node scripts/package.js --out <dir>   tarballs into <dir> instead of dist/
 
 const fs = require('fs')
 const os = require('os')
@@ -20,7 +21,6 @@ const { checkBinary } = require('./check-binaries.js')
 const { guard } = require('./prepack.js')
 
 const ROOT = path.join(__dirname, '..')
-const DIST = path.join(ROOT, 'dist')
 const main = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 
 // What a user's install needs of package.json; scripts, dev tooling and Jest's settings stay
@@ -66,10 +66,10 @@ function build(platform) {
   return dest
 }
 
-function pack(dir) {
-  const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', DIST], { cwd: dir, capture: true })
+function pack(dir, dist) {
+  const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dist], { cwd: dir, capture: true })
   const [{ filename }] = JSON.parse(out)
-  return path.join(DIST, filename)
+  return path.join(dist, filename)
 }
 
 // The main package as published: its files, and a package.json that names the platform
@@ -85,23 +85,24 @@ function stageMain() {
 }
 
 function main_(argv) {
-  const { values } = parseArgs({ args: argv, options: { host: { type: 'boolean' }, targets: { type: 'string' } } })
+  const { values } = parseArgs({ args: argv, options: { host: { type: 'boolean' }, targets: { type: 'string' }, out: { type: 'string' } } })
+  const dist = path.resolve(values.out || path.join(ROOT, 'dist'))
   const platforms = selectedPlatforms(values)
   checkVersions()
   ensureToolchain(platforms)
   for (const p of platforms) checkBinary(p, build(p))
 
-  fs.rmSync(DIST, { recursive: true, force: true })
-  fs.mkdirSync(DIST, { recursive: true })
-  const tarballs = platforms.map((p) => pack(path.join(ROOT, 'npm', p.name)))
+  fs.rmSync(dist, { recursive: true, force: true })
+  fs.mkdirSync(dist, { recursive: true })
+  const tarballs = platforms.map((p) => pack(path.join(ROOT, 'npm', p.name), dist))
   const stage = stageMain()
   try {
     guard(stage, { binaries: path.join(ROOT, 'npm') })
-    tarballs.unshift(pack(stage))
+    tarballs.unshift(pack(stage, dist))
   } finally {
     fs.rmSync(stage, { recursive: true, force: true })
   }
-  console.log('\ntarballs in dist/:')
+  console.log(`\ntarballs in ${path.relative(process.cwd(), dist) || '.'}/:`)
   for (const t of tarballs) console.log(`  ${path.basename(t).padEnd(48)} ${(fs.statSync(t).size / 1024).toFixed(1).padStart(8)} kB`)
 }
 

@@ -51,7 +51,8 @@ beforeAll(async () => {
       'package under qemu) are checked by `node scripts/check-binaries.js --qemu` after `npm run package` (root once, for qemu)',
   )
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-registry-'))
-  const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts/package.js'), '--host'], { cwd: ROOT, encoding: 'utf8', timeout: 30 * MINUTES })
+  const dist = path.join(work, 'dist')
+  const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts/package.js'), '--host', '--out', dist], { cwd: ROOT, encoding: 'utf8', timeout: 30 * MINUTES })
   if (built.status !== 0) throw new Error(`npm run package -- --host failed:\n${built.stdout.slice(-4000)}\n${built.stderr.slice(-4000)}`)
 
   registry = await startRegistry(path.join(work, 'registry'))
@@ -62,7 +63,6 @@ beforeAll(async () => {
   fs.mkdirSync(project)
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true }, null, 2))
 
-  const dist = path.join(ROOT, 'dist')
   for (const tgz of fs.readdirSync(dist).filter((f) => f.endsWith('.tgz'))) npm(['publish', path.join(dist, tgz)], { cwd: work })
   npm(['install', `backup@npm:${PACKAGE}@${VERSION}`])
 }, 45 * MINUTES)
