@@ -26,7 +26,19 @@ function pipInstall(spec, why) {
   const python = ['python3', 'python'].find((p) => works(p, ['-m', 'pip', '--version']))
   if (!python) throw new Error(`${why}, and there is no python3 with pip to install it: install ${spec} (pip install ${spec}) and run again`)
   console.log(`${why}: installing ${spec} with ${python} -m pip`)
-  run(python, ['-m', 'pip', 'install', '--quiet', spec])
+  try {
+    run(python, ['-m', 'pip', 'install', '--quiet', spec])
+  } catch (e) {
+    throw new Error(
+      `${why}, and ${python} -m pip could not install ${spec} (${e.message}; a distribution's own python3 refuses ` +
+        `system-wide installs): install it yourself, e.g. \`pipx install ${spec.split('==')[0]}\` or pip in a virtualenv, so that ` +
+        `${spec.startsWith('ziglang') ? '`python3 -m ziglang` or `zig`' : '`cargo-zigbuild`'} works, then run again`,
+    )
+  }
+  // pip puts the command into its scripts folder, which need not be on PATH (pyenv, say,
+  // only reaches it through shims made later): put it there for this build.
+  const scripts = run(python, ['-c', "import sysconfig; print(sysconfig.get_path('scripts'))"], { capture: true }).trim()
+  if (scripts && !process.env.PATH.split(':').includes(scripts)) process.env.PATH = `${scripts}:${process.env.PATH}`
 }
 
 function ensureRustTargets(triples) {

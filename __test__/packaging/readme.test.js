@@ -50,6 +50,10 @@ test('nightly.js: the first run sends everything, the second one only what chang
   const listing = fs.readFileSync(path.join(project, 'out/manage.json.rp'), 'utf8')
   expect(listing).toContain('/data/storage/el2/base/files/a.txt;')
 
+  // Nights are far apart; here the next run must at least fall in a later second than the
+  // first one's files (mtimes are whole seconds, and a file of the same size and second as in
+  // the baseline counts as unchanged).
+  spawnSync('sleep', ['2.1'])
   const second = run('nightly.js')
   expect(second.stderr).toBe('')
   expect(second.status).toBe(0)

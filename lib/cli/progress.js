@@ -93,8 +93,8 @@ function sandboxTotals(root, bundle) {
   return { files, bytes }
 }
 
-// manage.json comes last and lists every file of the bundle with its size (ohos-behaviour.md
-// §3.3); the bundle has landed once each of them has been copied whole. The client may still
+// manage.json comes last and lists every file of the bundle with its size
+// (src/engine/manage.rs); the bundle has landed once each of them has been copied whole. The client may still
 // be copying a part when manage.json arrives.
 function bundleComplete(dir) {
   let entries
@@ -163,7 +163,7 @@ function readPositions(dir) {
 /**
  * Watches a restore read its backup folder: exact totals first, then bytes and files read. A
  * bundle is done once the service has consumed the manage.json the client wrote into the app's
- * work area (it deletes it after unpacking, ohos-behaviour.md §3).
+ * work area (src/engine/restore.rs), once it has unpacked the bundle.
  */
 function watchRestore(root, inDir, bundles) {
   const state = bundles.map((b) => {
