@@ -57,7 +57,7 @@ const RUNS = {
 
 // ---- the addon under test -------------------------------------------------------------------
 //
-// A private copy (index.js, binding.js, lib/native.js and the extension host, the .node) in bench/out/addon/, loaded by this
+// A private copy (package.json, index.js, binding.js, lib/native.js and lib/platforms.js, the extension host, the .node) in bench/out/addon/, loaded by this
 // process and the RSS child: other people's builds during the run cannot swap it. Its build
 // profile is found by comparing it with cargo's outputs.
 
@@ -83,7 +83,9 @@ function snapshotAddon() {
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
   fs.mkdirSync(path.join(dir, 'lib'))
-  for (const f of ['index.js', 'binding.js', 'lib/native.js', 'lib/extension-host.js', 'lib/extension.js']) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
+  for (const f of ['package.json', 'index.js', 'binding.js', 'lib/native.js', 'lib/platforms.js', 'lib/extension-host.js', 'lib/extension.js']) {
+    fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
+  }
   fs.copyFileSync(source, path.join(dir, NODE_FILE))
   let profile = 'unknown'
   for (const p of ['release', 'debug']) {

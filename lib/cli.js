@@ -7,6 +7,7 @@ const fs = require('fs')
 const path = require('path')
 const { parseArgs } = require('util')
 const device = require('./device')
+const progress = require('./cli/progress')
 
 const USAGE = `Usage: ohos-backup <command> [options]
 
@@ -47,7 +48,12 @@ Options:
   --since <prevDir>         backup: the previous run of the chain (implies --incremental)
   --apply-deletions         restore: also remove the files that were gone at that backup
                             (restore infos {"applyDeletions": true})
-  --json                    list, backup, restore: print JSON
+  --json                    list, backup, restore: print JSON (no progress output)
+  --quiet, -q               backup, restore: no progress and no table; errors and the exit
+                            code only
+
+backup and restore show a progress bar on a terminal (bundles, the app's files, bytes, rate,
+ETA) and a plain progress line every 2 seconds when stdout is not a terminal.
 `
 
 // What a backup run records beside its bundle folders, for the next run's --since.
@@ -67,6 +73,7 @@ const OPTIONS = {
   'device-type': { type: 'string' },
   'system-name': { type: 'string' },
   json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
   incremental: { type: 'boolean' },
   since: { type: 'string' },
   'apply-deletions': { type: 'boolean' },
@@ -241,9 +248,12 @@ const commands = {
     const out = path.resolve(outDir)
     const incremental = values.incremental || values.since !== undefined
     const requests = incremental ? chainRequests(bundles, values.since) : bundles
-    const r = await require('./client').backupToDir({ bundles: requests, outDir: out, root })
+    const watcher = progress.watchBackup(root, out, bundles)
+    const { result: r, final } = await progress.withProgress({ verb: 'backup', watcher, mode: progress.progressMode(values) }, () =>
+      require('./client').backupToDir({ bundles: requests, outDir: out, root }),
+    )
     fs.writeFileSync(path.join(out, RUN_FILE), JSON.stringify({ incremental, startedAt: r.startedAt, bundles }, null, 2) + '\n')
-    return report(incremental ? 'backed up (incremental)' : 'backed up', r, values, out, (s) => s.files.length)
+    return report(incremental ? 'backed up (incremental)' : 'backed up', r, values, out, final.perBundle)
   },
 
   async restore(values, args) {
@@ -253,9 +263,16 @@ const commands = {
     const root = deviceRoot(values)
     const names = bundles.length ? bundles : bundleFolders(path.resolve(inDir))
     const infos = values['apply-deletions'] ? names.map(() => JSON.stringify({ applyDeletions: true })) : undefined
-    const r = await require('./client').restoreFromDir({ inDir: path.resolve(inDir), bundles: names, infos, root })
+    const watcher = progress.watchRestore(root, path.resolve(inDir), names)
+    const { result: r } = await progress.withProgress({ verb: 'restore', watcher, mode: progress.progressMode(values) }, () =>
+      require('./client').restoreFromDir({ inDir: path.resolve(inDir), bundles: names, infos, root }),
+    )
     if (!Object.keys(r.bundles).length) throw new Error(`nothing to restore in ${path.resolve(inDir)}`)
-    return report('restored', r, values, root, (s) => s.files)
+    for (const [name, s] of Object.entries(r.bundles)) {
+      const sandbox = device.sandboxOf(root, name)
+      if (s.error && !fs.existsSync(sandbox)) s.error.message += ` (the app's sandbox folder ${sandbox} does not exist: install the app first)`
+    }
+    return report('restored', r, values, root, watcher.total.perBundle)
   },
 
   help() {
@@ -290,25 +307,45 @@ function bundleFolders(dir) {
     .sort()
 }
 
-// Per-bundle lines and a total; a failed bundle makes the exit code 1.
-function report(verb, r, values, where, fileCount) {
+// Per-bundle lines and a total; a failed bundle makes the exit code 1. "files" are the app's
+// files (`appFiles`, counted in the archives by lib/cli/progress.js), not the tar parts.
+function report(verb, r, values, where, counted) {
   const failed = Object.entries(r.bundles).filter(([, s]) => s.error)
+  const appFiles = (name) => (counted[name] && !r.bundles[name].error ? counted[name].files : 0)
+  for (const [name, s] of Object.entries(r.bundles)) s.appFiles = appFiles(name)
+  r.appFiles = Object.keys(r.bundles).reduce((n, name) => n + appFiles(name), 0)
   if (values.json) console.log(JSON.stringify(r, null, 2))
-  else {
+  else if (!values.quiet) {
     const rows = Object.entries(r.bundles).map(([name, s]) => [
       name,
-      `${fileCount(s)} files`,
+      `${s.appFiles} files`,
       fmtBytes(s.bytes),
       s.error ? `FAILED ${s.error.code}: ${s.error.message}` : 'ok',
     ])
     console.log(table(rows))
-    console.log(`${verb} ${Object.keys(r.bundles).length - failed.length} of ${Object.keys(r.bundles).length} bundles: ${r.files} files, ${fmtBytes(r.bytes)} in ${r.ms} ms (${where})`)
+    console.log(`${verb} ${Object.keys(r.bundles).length - failed.length} of ${Object.keys(r.bundles).length} bundles: ${r.appFiles} files, ${fmtBytes(r.bytes)} in ${r.ms} ms (${where})`)
   }
   if (failed.length) {
     console.error(`ohos-backup: ${failed.length} bundle(s) failed: ${failed.map(([n]) => n).join(', ')}`)
     return 1
   }
   return 0
+}
+
+const E_SESSION_CONFLICT = 13500013
+
+// The service's conflict message is the documented JSON ({"sessionInfo": {name, activeTime,
+// scenario, …}}); a person wants to know who holds the device, since when, and for what.
+function conflictInWords(message) {
+  let info
+  try {
+    info = JSON.parse(message.slice(message.indexOf('{'))).sessionInfo
+  } catch {
+    return message
+  }
+  if (!info || !info.name) return message
+  const what = { BACKUP: 'a backup', RESTORE: 'a restore' }[info.scenario] || 'a session'
+  return `the device is busy: ${info.name} (process name[pid]) has held ${what} session on it since ${info.activeTime} UTC; wait for it to finish or end that process`
 }
 
 async function main(argv) {
@@ -339,7 +376,7 @@ if (require.main === module) {
         process.exitCode = 2
       } else {
         const code = typeof e.code === 'number' ? ` (code ${e.code})` : ''
-        console.error(`ohos-backup: ${e.message}${code}`)
+        console.error(`ohos-backup: ${e.code === E_SESSION_CONFLICT ? conflictInWords(e.message) : e.message}${code}`)
         process.exitCode = 1
       }
     },
