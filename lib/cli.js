@@ -281,6 +281,8 @@ function bundleFolders(dir) {
     .sort()
 }
 
+commands.service = require('./cli/service.js').service
+
 // Per-bundle lines and a total; a failed bundle makes the exit code 1.
 function report(verb, r, values, where, fileCount) {
   const failed = Object.entries(r.bundles).filter(([, s]) => s.error)

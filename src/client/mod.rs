@@ -362,6 +362,8 @@ fn read_until_closed(link: &Link, receiver: Arc<dyn Receiver>, root: &Path, toke
             Ok(None) | Err(_) => break,
         }
     }
+    // The socket goes now, not when the session object is collected.
+    link.conn.close();
     let pending = {
         let mut w = lock(&link.waiting);
         w.closed = Some(!ended);

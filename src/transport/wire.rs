@@ -56,8 +56,14 @@ impl<'de> Deserialize<'de> for WireFd {
     }
 }
 
+/// A connection. `close` lets go of the socket while others may still hold the `Conn`: a
+/// send after it fails instead of reaching whatever file reused the number.
 pub struct Conn {
-    fd: OwnedFd,
+    fd: std::sync::RwLock<Option<OwnedFd>>,
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "the connection is closed")
 }
 
 fn socket() -> io::Result<OwnedFd> {
@@ -68,7 +74,7 @@ impl Conn {
     /// A connected pair, for the in-process transport.
     pub fn pair() -> io::Result<(Conn, Conn)> {
         let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
-        Ok((Conn { fd: a }, Conn { fd: b }))
+        Ok((Conn::from(a), Conn::from(b)))
     }
 
     pub fn connect(path: &Path) -> io::Result<Conn> {
@@ -79,8 +85,21 @@ impl Conn {
                 Err(Errno::EINTR) => continue,
                 other => other?,
             }
-            return Ok(Conn { fd });
+            return Ok(Conn::from(fd));
         }
+    }
+
+    fn with_fd<T>(&self, f: impl FnOnce(RawFd) -> io::Result<T>) -> io::Result<T> {
+        let fd = self.fd.read().unwrap_or_else(|p| p.into_inner());
+        match fd.as_ref() {
+            Some(fd) => f(fd.as_raw_fd()),
+            None => Err(closed()),
+        }
+    }
+
+    /// Closes the socket now (the other side sees the end).
+    pub fn close(&self) {
+        self.fd.write().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// Sends one message with its fds; the message keeps owning them (the kernel dups them).
@@ -108,22 +127,24 @@ impl Conn {
         }
         let iov = [IoSlice::new(&packet)];
         let cmsgs: Vec<ControlMessage> = if fds.is_empty() { vec![] } else { vec![ControlMessage::ScmRights(&fds)] };
-        loop {
-            match socket::sendmsg::<UnixAddr>(self.fd.as_raw_fd(), &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+        self.with_fd(|sock| loop {
+            match socket::sendmsg::<UnixAddr>(sock, &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
                 Ok(_) => return Ok(()),
             }
-        }
+        })
     }
 
     /// The next message; `None` when the other side has gone.
     pub fn recv<T: DeserializeOwned>(&self) -> io::Result<Option<T>> {
         let mut buf = vec![0u8; INLINE_MAX + 2];
         let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS + 1]);
+        let guard = self.fd.read().unwrap_or_else(|p| p.into_inner());
+        let Some(sock) = guard.as_ref().map(|f| f.as_raw_fd()) else { return Ok(None) };
         let (len, mut fds, truncated) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
-            match socket::recvmsg::<UnixAddr>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+            match socket::recvmsg::<UnixAddr>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
                 Err(Errno::EINTR) => continue,
                 // The peer reset (it died): the same as its end.
                 Err(Errno::ECONNRESET) => return Ok(None),
@@ -141,6 +162,7 @@ impl Conn {
                 }
             }
         };
+        drop(guard);
         if len == 0 {
             return Ok(None);
         }
@@ -166,7 +188,13 @@ impl Conn {
 
     /// Ends the connection both ways; a thread blocked in `recv` on either side wakes to its end.
     pub fn shutdown(&self) {
-        let _ = socket::shutdown(self.fd.as_raw_fd(), socket::Shutdown::Both);
+        let _ = self.with_fd(|sock| Ok(socket::shutdown(sock, socket::Shutdown::Both)));
+    }
+}
+
+impl From<OwnedFd> for Conn {
+    fn from(fd: OwnedFd) -> Conn {
+        Conn { fd: std::sync::RwLock::new(Some(fd)) }
     }
 }
 
@@ -189,7 +217,7 @@ impl Listener {
                 Err(Errno::EINTR | Errno::ECONNABORTED) => continue,
                 Err(e) => return Err(e.into()),
                 // SAFETY: accept4 returned a new fd that nothing else owns.
-                Ok(fd) => return Ok(Conn { fd: unsafe { OwnedFd::from_raw_fd(fd) } }),
+                Ok(fd) => return Ok(Conn::from(unsafe { OwnedFd::from_raw_fd(fd) })),
             }
         }
     }
