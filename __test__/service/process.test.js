@@ -7,7 +7,7 @@ const path = require('path')
 const { execFileSync } = require('child_process')
 const backup = require('backup')
 const { installApp, extRecord, recordSession, backupApps, startRestore } = require('../extensions/support.js')
-const { sleep, alive, until, serviceProcesses, serviceStatus, workAreaLeft, startClient, useProcessDevice } = require('./support.js')
+const { sleep, alive, until, serviceProcesses, workAreaLeft, startClient, useProcessDevice } = require('./support.js')
 
 jest.setTimeout(60000)
 
