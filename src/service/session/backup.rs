@@ -106,7 +106,7 @@ impl Session {
         match baseline {
             None => Ok(None),
             Some(Baseline::Unusable(why)) => Err(why),
-            Some(Baseline::Fd(fd)) => super::super::handed::read_all(&fd.0)
+            Some(Baseline::Fd(fd)) => crate::service::handed::read_all(&fd.0)
                 .map(Some)
                 .map_err(|e| format!("the baseline manifest (manifestFd) cannot be read: {e}")),
         }

@@ -2,9 +2,10 @@
 //! and the events they emit (ohos-behaviour.md §1, §2).
 //!
 //! Every state change and the event it causes happen under the session lock, so events
-//! leave in the order the state machine went through them. This file holds the state, the
-//! scheduler, cancel and release; `app.rs` the extension host of a bundle, `backup.rs` and
-//! `restore.rs` the data phase of each kind.
+//! leave in the order the state machine went through them. This file holds the state and
+//! carries out the scheduler's decisions (`scheduler.rs`, which makes them); `lifecycle.rs`
+//! cancel, release and the service's death; `app.rs` the extension host of a bundle,
+//! `backup.rs` and `restore.rs` the data phase of each kind.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,10 +27,12 @@ use super::ServiceCore;
 // The session's jobs, one file each; all are `impl Session`.
 mod app;
 mod backup;
+mod lifecycle;
 mod restore;
+mod scheduler;
 
-/// Bundles running (extension connected) at once, as on the device.
-pub const MAX_RUNNING: usize = 3;
+use scheduler::State;
+pub use scheduler::MAX_RUNNING;
 
 /// What a session sends its client.
 pub enum Outgoing {
@@ -80,17 +83,6 @@ impl BundleControl {
         self.released.store(true, Ordering::Release);
         self.rate.set_rate(self.rate.rate());
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Waiting,
-    /// Its extension is starting; counts as running for the limit of three.
-    Connecting,
-    /// Backup: scanning and sending. Restore: receiving files from the client.
-    Running,
-    /// Restore: published, unpacking. Survives `release()`.
-    Publishing,
 }
 
 struct Bundle {
@@ -382,29 +374,18 @@ impl Session {
     /// order), and ends the drain with `onAllBundlesEnd` when nothing is left.
     fn after_change(self: &Arc<Self>, inner: &mut Inner) {
         loop {
-            let running = inner.bundles.values().filter(|b| b.state != State::Waiting).count();
-            if running >= MAX_RUNNING {
-                break;
-            }
-            let restore = self.kind == SessionKind::Restore;
-            let next = inner
+            let entries: Vec<scheduler::Entry> = inner
                 .bundles
                 .values()
-                .filter(|b| b.state == State::Waiting)
-                // restoreDeps: a bundle waits while a bundle it names is still in the session.
-                .filter(|b| {
-                    !restore
-                        || !b
-                            .installed
-                            .config
-                            .restore_deps
-                            .split(',')
-                            .map(str::trim)
-                            .any(|d| !d.is_empty() && d != b.req.name && inner.bundles.contains_key(d))
+                .map(|b| scheduler::Entry {
+                    name: &b.req.name,
+                    state: b.state,
+                    priority: b.req.priority,
+                    seq: b.seq,
+                    restore_deps: &b.installed.config.restore_deps,
                 })
-                .min_by_key(|b| (std::cmp::Reverse(b.req.priority), b.seq))
-                .map(|b| b.req.name.clone());
-            match next {
+                .collect();
+            match scheduler::next_to_start(&entries, self.kind == SessionKind::Restore).map(str::to_string) {
                 Some(name) => self.start(inner, &name),
                 None => break,
             }
@@ -418,17 +399,6 @@ impl Session {
         }
     }
 
-    /// The client dropped its handle: release now if idle, else once the work drains.
-    pub fn detach(self: &Arc<Self>) {
-        let mut inner = self.lock();
-        if inner.bundles.is_empty() {
-            drop(inner);
-            self.release();
-        } else {
-            inner.detached = true;
-        }
-    }
-
     fn start(self: &Arc<Self>, inner: &mut Inner, name: &str) {
         let b = inner.bundles.get_mut(name).expect("scheduled bundle exists");
         super::residue::mark(&self.device, &b.installed.name);
@@ -439,15 +409,21 @@ impl Session {
             self.spawn_worker(inner, name, move |s| s.connect_and_run(control));
             return;
         }
+        self.begin(b);
+        if self.kind != SessionKind::Restore {
+            let (job, incremental) = self.backup_jobs(b);
+            let control = b.control.clone();
+            self.spawn_worker(inner, name, move |s| s.run_backup(job, incremental, control, None));
+        }
+    }
+
+    /// The bundle runs: `onBundleBegin`, and for a restore the handles asked for meanwhile
+    /// (whether it started at once or once its extension was ready).
+    fn begin(&self, b: &mut Bundle) {
         b.state = State::Running;
         match self.kind {
-            SessionKind::Backup | SessionKind::IncrementalBackup => {
-                self.emit(Event::BundleBegin(Ok(name.to_string())));
-                let (job, incremental) = self.backup_jobs(b);
-                let control = b.control.clone();
-                self.spawn_worker(inner, name, move |s| s.run_backup(job, incremental, control, None));
-            }
             SessionKind::Restore => self.begin_restore(b),
+            _ => self.emit(Event::BundleBegin(Ok(b.req.name.clone()))),
         }
     }
 
@@ -579,109 +555,6 @@ impl Session {
             }
             None => false,
         }
-    }
-
-    // ---- cancel and release ---------------------------------------------------------------
-
-    fn cancel(self: &Arc<Self>, bundle: &str) -> i32 {
-        let inner = self.lock();
-        match inner.bundles.get(bundle) {
-            None => E_CANCEL_NO_TASK,
-            Some(b) if b.state == State::Waiting => E_CANCEL_UNSTARTED,
-            Some(b) => {
-                b.control.mark_cancelled();
-                if self.kind == SessionKind::Restore && b.state == State::Running {
-                    // Nothing runs for a restore bundle awaiting files: end it here.
-                    let name = bundle.to_string();
-                    drop(inner);
-                    let _ = self.sandbox_of(&name).map(|s| engine::restore::clear_work_area(&s));
-                    self.finish(&name, Outcome::Stopped);
-                }
-                0
-            }
-        }
-    }
-
-    fn sandbox_of(&self, bundle: &str) -> Option<std::path::PathBuf> {
-        self.lock().bundles.get(bundle).map(|b| b.installed.sandbox.clone())
-    }
-
-    /// The service died (`StopService`): every bundle stops at once, whatever its state, its
-    /// extension is killed and its temp data removed; the client gets `onBackupServiceDied`
-    /// and no other event after it.
-    pub fn service_died(self: &Arc<Self>) {
-        let mut inner = self.lock();
-        if self.dead.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        inner.released = true;
-        inner.finishing_after_release = false;
-        self.work.store(false, Ordering::Release);
-        let mut work_areas = Vec::new();
-        for (_, b) in std::mem::take(&mut inner.bundles) {
-            b.control.mark_released();
-            if let Some(host) = &b.host {
-                host.kill();
-            }
-            // A published restore unpacks from its work area until it is done (staged, so
-            // the app's data is never half-restored); it clears that area itself.
-            if b.state != State::Publishing {
-                work_areas.push((b.installed.name.clone(), b.installed.sandbox.clone()));
-            }
-        }
-        drop(self.wait_for_backup_workers(inner));
-        for (name, sandbox) in work_areas {
-            let _ = engine::restore::clear_work_area(&sandbox);
-            super::residue::unmark(&self.device, &name);
-        }
-        (self.sink)(Outgoing::Died);
-    }
-
-    /// Ends the session as the reference does: backup bundles are dropped at once without
-    /// events; restore bundles that already published are allowed to finish.
-    pub fn release(self: &Arc<Self>) {
-        let mut inner = self.lock();
-        if inner.released {
-            return;
-        }
-        inner.released = true;
-        let names: Vec<String> = inner.bundles.keys().cloned().collect();
-        for name in names {
-            let b = &inner.bundles[&name];
-            if b.state == State::Publishing {
-                inner.finishing_after_release = true;
-                continue;
-            }
-            b.control.mark_released();
-            if b.state == State::Waiting || self.kind == SessionKind::Restore {
-                let b = inner.bundles.remove(&name).expect("listed above");
-                if b.state == State::Running {
-                    let _ = engine::restore::clear_work_area(&b.installed.sandbox);
-                }
-                super::residue::unmark(&self.device, &b.installed.name);
-                // Restore workers are not waited for below: stop the app's host here, so no
-                // extension outlives release().
-                if let Some(host) = &b.host {
-                    host.kill();
-                }
-            }
-        }
-        let inner = self.wait_for_backup_workers(inner);
-        self.note_work(&inner);
-        if inner.bundles.is_empty() {
-            drop(inner);
-            self.end();
-        }
-    }
-
-    /// Backup workers notice a stop flag between files; waits for them, so no spool file or
-    /// fd outlives `release()` or the service's death. Restore workers are not waited for: an
-    /// unpack that already started is allowed to finish.
-    fn wait_for_backup_workers<'a>(&self, mut inner: MutexGuard<'a, Inner>) -> MutexGuard<'a, Inner> {
-        while inner.workers > 0 && self.kind != SessionKind::Restore {
-            inner = self.workers_done.wait(inner).unwrap_or_else(|p| p.into_inner());
-        }
-        inner
     }
 }
 
