@@ -33,12 +33,13 @@ function install(name, fixture, files = { [`${FILES}/note.txt`]: `data of ${name
 /** Live children of this process that run the extension host. */
 function hostChildren() {
   const out = []
+  const parents = require('./extensions/support.js').hostParents()
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-      if (ppid === process.pid && cmd.includes('extension-host.js')) out.push({ pid, zombie: stat.includes(') Z ') })
+      if (parents.has(ppid) && cmd.includes('extension-host.js')) out.push({ pid, zombie: stat.includes(') Z ') })
     } catch {}
   }
   return out

@@ -177,14 +177,17 @@ pub fn run_process(root: &Path) -> std::io::Result<()> {
     }
     let watched = service.clone();
     let sock_path = sock.clone();
+    let root_dir = root.to_path_buf();
     std::thread::Builder::new().name("idle-exit".into()).spawn(move || {
         let mut idle_since = Instant::now();
         let mut n = CLIENTS.count.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let busy = *n > 0 || watched.has_session();
+            // A device that was removed gets no new client: nothing to wait for.
+            let gone = !root_dir.join("service").is_dir();
             if busy {
                 idle_since = Instant::now();
-            } else if idle_since.elapsed() >= idle_limit() {
+            } else if gone || idle_since.elapsed() >= idle_limit() {
                 // The socket goes first; a client that connected meanwhile sees the end and
                 // starts a new service.
                 let _ = std::fs::remove_file(&sock_path);
