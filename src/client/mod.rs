@@ -247,7 +247,8 @@ impl ClientSession {
         }
         if let Err(e) = self.link.conn.send(&ClientMessage::Request { seq, request }) {
             lock(&self.link.waiting).pending.remove(&seq);
-            return Err(ipc(format!("cannot send the request: {e}")));
+            // The service's end is gone: the session ended (or the service died) just now.
+            return Err(BizError::with_detail(E_INVAL, format!("the session is gone ({e})")));
         }
         Ok(rx)
     }
@@ -359,7 +360,12 @@ fn read_until_closed(link: &Link, receiver: Arc<dyn Receiver>, root: &Path, toke
             }
             Ok(Some(ServiceMessage::Ended)) => ended = true,
             Ok(Some(ServiceMessage::Opened(_))) => {}
-            Ok(None) | Err(_) => break,
+            Ok(None) => break,
+            Err(e) => {
+                // Not the service's end: say what broke the session, it ends as if it died.
+                eprintln!("backup: the session's connection failed: {e}");
+                break;
+            }
         }
     }
     // The socket goes now, not when the session object is collected.

@@ -113,7 +113,11 @@ fn serve_session(conn: Conn, service: Service, open: OpenSession) {
                 }
             }
             Ok(Some(_)) => continue,
-            Ok(None) | Err(_) => break,
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("backup service: a session's connection failed: {e}");
+                break;
+            }
         }
     }
     // The client's end is gone. A session that had not ended belonged to a client that died.

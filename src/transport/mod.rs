@@ -20,11 +20,11 @@ pub enum Mode {
     Process,
 }
 
-/// `BACKUP_SERVICE`: `process` or `inprocess` (the default).
+/// `BACKUP_SERVICE`: `process` (the default) or `inprocess`.
 pub fn mode() -> Mode {
     match crate::settings::var("BACKUP_SERVICE").as_deref().map(str::trim) {
-        Some("process") => Mode::Process,
-        _ => Mode::InProcess,
+        Some("inprocess") => Mode::InProcess,
+        _ => Mode::Process,
     }
 }
 

@@ -65,26 +65,26 @@ pub fn spawn(root: &Path) -> io::Result<u32> {
     let log = OpenOptions::new().create(true).append(true).open(log_path(root))?;
     let mut cmd = Command::new(crate::service::extension::node_binary());
     cmd.arg(&main).arg("--root").arg(root).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log));
-    // Its own session: the service is shared, and a client's Ctrl-C or process group kill
-    // must not take it (it ends its sessions and exits by itself when idle).
+    // Its own session, and not our child: the service is shared, so neither a client's
+    // Ctrl-C nor its exit may take it, and its own exit must leave no zombie in a client. The
+    // forked child starts a session and forks again; the grandchild becomes the service.
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
             nix::unistd::setsid().map_err(io::Error::from)?;
-            Ok(())
+            match nix::unistd::fork().map_err(io::Error::from)? {
+                nix::unistd::ForkResult::Parent { .. } => nix::libc::_exit(0),
+                nix::unistd::ForkResult::Child => Ok(()),
+            }
         });
     }
     let mut child = cmd.spawn()?;
     let stdout = child.stdout.take().expect("piped");
+    let _ = child.wait(); // the intermediate, which exits at once
     let mut line = String::new();
     let said = BufReader::new(stdout).read_line(&mut line);
-    let pid = child.id();
-    // Reaped by a thread of its own, so an exited service leaves no zombie in the client.
-    std::thread::Builder::new().name("service-reaper".into()).spawn(move || {
-        let _ = child.wait();
-    })?;
-    match said {
-        Ok(_) if line.starts_with("ready") => Ok(pid),
+    match (said, line.strip_prefix("ready")) {
+        (Ok(_), Some(rest)) => Ok(rest.trim().parse().unwrap_or(0)),
         _ => Err(io::Error::other(format!("the backup service did not start (see {})", log_path(root).display()))),
     }
 }
