@@ -14,10 +14,14 @@ use crate::error::BizError;
 
 pub use crate::transport::wire::WireFd;
 
-/// `getBackupVersion()`: the version of this service and its protocol, as the reference's
-/// SA reports it (a constant, so it needs no round trip).
+/// The service's backup version, one value for `getBackupVersion()` and the capability files
+/// (reference §3.5 asks to pick one): the docs' "16.0".
+pub const BACKUP_VERSION: &str = "16.0";
+
+/// `getBackupVersion()`'s string, as the docs show it: a constant of the protocol, so the
+/// client answers it without a round trip.
 pub fn backup_version_json() -> String {
-    crate::service::capabilities::backup_version_json()
+    format!("{{ \"backupVersion\" : \"{BACKUP_VERSION}\" }}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -354,6 +354,10 @@ fn read_until_closed(link: &Link, receiver: Arc<dyn Receiver>, root: &Path, toke
             Ok(Some(ServiceMessage::Event { event, busy })) => receiver.event(event, busy),
             Ok(Some(ServiceMessage::Reply { seq, reply, busy })) => {
                 receiver.busy(busy);
+                if ended {
+                    // The session's last reply: the socket goes before the caller sees it.
+                    link.conn.close();
+                }
                 if let Some(tx) = lock(&link.waiting).pending.remove(&seq) {
                     let _ = tx.send(reply);
                 }

@@ -94,7 +94,7 @@ fn bundle_times(env: &Env, v: &Unknown, code: i32, what: &str) -> Result<Vec<Bun
 
 /// `getLocalCapabilities()`, `getLocalCapabilities(callback)` (the callback is attached by
 /// index.js) and `getLocalCapabilities(dataList)`.
-#[napi(js_name = "getLocalCapabilities", ts_args_type = "args: unknown[]", ts_return_type = "Promise<{ fd: number }>")]
+#[napi(catch_unwind, js_name = "getLocalCapabilities", ts_args_type = "args: unknown[]", ts_return_type = "Promise<{ fd: number }>")]
 pub fn get_local_capabilities<'e>(env: &'e Env, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, Object<'e>>> {
     expect_count(env, &args, 0..=1, E_INVAL, "getLocalCapabilities")?;
     let incremental = match args.first() {
@@ -108,17 +108,17 @@ pub fn get_local_capabilities<'e>(env: &'e Env, args: Vec<Unknown<'e>>) -> Resul
 
 /// index.js hands over the caller's `BACKUP_*` / `XDG_DATA_HOME` variables before each call
 /// (see `settings`: Jest's `process.env` is a copy the native side cannot see).
-#[napi(js_name = "useEnvironment")]
+#[napi(catch_unwind, js_name = "useEnvironment")]
 pub fn use_environment(vars: std::collections::HashMap<String, String>) {
     crate::settings::set_snapshot(vars)
 }
 
-#[napi(js_name = "getBackupVersion", ts_args_type = "args: unknown[]")]
+#[napi(catch_unwind, js_name = "getBackupVersion", ts_args_type = "args: unknown[]")]
 pub fn get_backup_version(_args: Vec<Unknown>) -> String {
     crate::protocol::backup_version_json()
 }
 
-#[napi(js_name = "getBackupInfo", ts_args_type = "args: unknown[]", ts_return_type = "string | undefined")]
+#[napi(catch_unwind, js_name = "getBackupInfo", ts_args_type = "args: unknown[]", ts_return_type = "string | undefined")]
 pub fn get_backup_info(env: &Env, args: Vec<Unknown>) -> Result<Option<String>> {
     guarded(env, || {
         expect_count(env, &args, 1..=1, E_PARAM_SHORT, "getBackupInfo")?;
@@ -131,7 +131,7 @@ pub fn get_backup_info(env: &Env, args: Vec<Unknown>) -> Result<Option<String>> 
 /// Longest timer the docs allow: 4 hours.
 const MAX_TIMER_MS: f64 = 14_400_000.0;
 
-#[napi(js_name = "updateTimer", ts_args_type = "args: unknown[]")]
+#[napi(catch_unwind, js_name = "updateTimer", ts_args_type = "args: unknown[]")]
 pub fn update_timer(env: &Env, args: Vec<Unknown>) -> Result<bool> {
     guarded(env, || {
         expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateTimer")?;
@@ -143,7 +143,7 @@ pub fn update_timer(env: &Env, args: Vec<Unknown>) -> Result<bool> {
     })
 }
 
-#[napi(js_name = "updateSendRate", ts_args_type = "args: unknown[]")]
+#[napi(catch_unwind, js_name = "updateSendRate", ts_args_type = "args: unknown[]")]
 pub fn update_send_rate(env: &Env, args: Vec<Unknown>) -> Result<bool> {
     guarded(env, || {
         expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateSendRate")?;
@@ -156,7 +156,7 @@ pub fn update_send_rate(env: &Env, args: Vec<Unknown>) -> Result<bool> {
 /// A testing aid, not part of the documented API (`require('backup/device')` exposes it): the
 /// device's service dies (the service process is killed with SIGKILL; the in-process service
 /// stops its session as if it had). `true` when a session was active.
-#[napi(js_name = "stopService")]
+#[napi(catch_unwind, js_name = "stopService")]
 pub fn stop_service(env: &Env) -> Result<bool> {
     guarded(env, || client::root_now().and_then(|r| client::simulate_death(&r)).map_err(|e| js_error::to_napi(env, &e)))
 }
@@ -183,7 +183,7 @@ fn kind_of(kind: u32) -> Option<SessionKind> {
 
 #[napi]
 impl NativeSession {
-    #[napi(constructor, ts_args_type = "kind: number, args: unknown[]")]
+    #[napi(catch_unwind, constructor, ts_args_type = "kind: number, args: unknown[]")]
     pub fn new(env: &Env, kind: u32, args: Vec<Unknown>) -> Result<Self> {
         let kind = kind_of(kind).ok_or_else(|| throw(env, E_INVAL, "unknown session kind"))?;
         // The docs list 401 only for IncrementalBackupSession's constructor.
@@ -222,7 +222,7 @@ impl NativeSession {
     }
 
     /// `appendBundles(list[, infos | callback])`; restore: `(fd, list[, infos | callback])`.
-    #[napi(ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn append_bundles<'e>(&self, env: &'e Env, dispatch: DispatchFn, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         let restore = self.kind == SessionKind::Restore;
         let incremental = self.kind == SessionKind::IncrementalBackup;
@@ -263,7 +263,7 @@ impl NativeSession {
     }
 
     /// `getFileHandle(fileMeta[, callback])`.
-    #[napi(ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn get_file_handle<'e>(&self, env: &'e Env, dispatch: DispatchFn, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         let (bundle, uri) = file_meta(env, &args, "getFileHandle")?;
         if !is_valid_uri(&uri) {
@@ -273,7 +273,7 @@ impl NativeSession {
     }
 
     /// `publishFile(fileMeta[, callback])`: `uri: ''` publishes the whole bundle.
-    #[napi(ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn publish_file<'e>(&self, env: &'e Env, dispatch: DispatchFn, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         let (bundle, uri) = file_meta(env, &args, "publishFile")?;
         if !uri.is_empty() && !is_valid_uri(&uri) {
@@ -283,7 +283,7 @@ impl NativeSession {
     }
 
     /// `getBackupDataSize(isPreciseScan, dataList)` on the backup sessions.
-    #[napi(ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn get_backup_data_size<'e>(&self, env: &'e Env, dispatch: DispatchFn, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         expect_count(env, &args, 2..=2, E_PARAM, "getBackupDataSize")?;
         let precise = as_bool(&args[0]).ok_or_else(|| throw(env, E_PARAM, "isPreciseScan must be a boolean"))?;
@@ -292,13 +292,13 @@ impl NativeSession {
     }
 
     /// `getLocalCapabilities()` of a session (API 18).
-    #[napi(js_name = "getLocalCapabilities", ts_args_type = "args: unknown[]", ts_return_type = "Promise<{ fd: number }>")]
+    #[napi(catch_unwind, js_name = "getLocalCapabilities", ts_args_type = "args: unknown[]", ts_return_type = "Promise<{ fd: number }>")]
     pub fn session_capabilities<'e>(&self, env: &'e Env, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, Object<'e>>> {
         expect_count(env, &args, 0..=0, E_INVAL, "getLocalCapabilities")?;
         promise(env, self.client.capabilities(), file_data)
     }
 
-    #[napi(ts_args_type = "args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn release<'e>(&self, env: &'e Env, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         expect_count(env, &args, 0..=0, E_PARAM, "release")?;
         // Backup events end here; restore bundles that already published still report, as
@@ -314,7 +314,7 @@ impl NativeSession {
     }
 
     /// `cancel(bundleName)`: 0, 13500011 or 13500012.
-    #[napi(ts_args_type = "args: unknown[]")]
+    #[napi(catch_unwind, ts_args_type = "args: unknown[]")]
     pub fn cancel(&self, env: &Env, args: Vec<Unknown>) -> Result<i32> {
         let max = if self.kind == SessionKind::Restore { 2 } else { 1 };
         expect_count(env, &args, 1..=max, E_PARAM, "cancel")?;
@@ -383,7 +383,7 @@ fn incremental_bundles(env: &Env, v: &Unknown) -> Result<Vec<BundleRequest>> {
 
 /// The service process of `root` (`lib/service/main.js`): serves until it is idle, then
 /// exits the process. Throws only when it cannot start.
-#[napi(js_name = "runService")]
+#[napi(catch_unwind, js_name = "runService")]
 pub fn run_service(env: &Env, root: String) -> Result<()> {
     crate::service::server::run_process(std::path::Path::new(&root))
         .map_err(|e| throw(env, E_IPC, format!("the backup service of {root} cannot run: {e}")))
@@ -402,7 +402,7 @@ fn status_json(s: &crate::protocol::ServiceStatus) -> String {
 
 /// `ohos-backup service status`: the JSON status of `root`'s service process, or null when
 /// none runs.
-#[napi(js_name = "serviceStatus")]
+#[napi(catch_unwind, js_name = "serviceStatus")]
 pub fn service_status(env: &Env, root: String) -> Result<Option<String>> {
     guarded(env, || {
         let root = std::path::PathBuf::from(root);
@@ -411,13 +411,13 @@ pub fn service_status(env: &Env, root: String) -> Result<Option<String>> {
 }
 
 /// `ohos-backup service start`: starts `root`'s service process unless one runs; its status.
-#[napi(js_name = "serviceStart")]
+#[napi(catch_unwind, js_name = "serviceStart")]
 pub fn service_start(env: &Env, root: String) -> Result<String> {
     guarded(env, || client::start(std::path::Path::new(&root)).map(|s| status_json(&s)).map_err(|e| js_error::to_napi(env, &e)))
 }
 
 /// `ohos-backup service stop`: `root`'s service ends its sessions and exits; false when none ran.
-#[napi(js_name = "serviceStop")]
+#[napi(catch_unwind, js_name = "serviceStop")]
 pub fn service_stop(env: &Env, root: String) -> Result<bool> {
     guarded(env, || client::shutdown(std::path::Path::new(&root)).map_err(|e| js_error::to_napi(env, &e)))
 }

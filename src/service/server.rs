@@ -37,8 +37,8 @@ pub fn serve(conn: Conn, root: &Path) {
     }
 }
 
-/// A session's connection. The end of the session is said after the reply of the request
-/// being served (a release that ends the session gets its reply first).
+/// A session's connection. A session that ends while a request is served says so with that
+/// request's reply (a release that ends the session gets its reply).
 struct Link {
     conn: Conn,
     state: Mutex<LinkState>,
@@ -101,14 +101,19 @@ fn serve_session(conn: Conn, service: Service, open: OpenSession) {
                 let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.serve(request)))
                     .unwrap_or_else(|_| SessionReply::Gone(BizError::with_detail(E_UNKNOWN, "the service failed on this request")));
                 let busy = session.is_busy();
-                let sent = link.conn.send(&ServiceMessage::Reply { seq, reply, busy });
+                let reply = ServiceMessage::Reply { seq, reply, busy };
                 let mut st = link.state();
                 st.serving = false;
                 if st.ended {
-                    link.say_ended();
+                    // The end first: the client lets go of the connection before it hands the
+                    // caller this last reply.
+                    let _ = link.conn.send(&ServiceMessage::Ended);
+                    let _ = link.conn.send(&reply);
+                    link.conn.shutdown();
                     break;
                 }
-                if sent.is_err() {
+                drop(st);
+                if link.conn.send(&reply).is_err() {
                     break;
                 }
             }
