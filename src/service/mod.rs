@@ -13,6 +13,7 @@ mod residue;
 pub mod server;
 pub mod session;
 pub mod size_scan;
+mod stop;
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;

@@ -44,14 +44,8 @@ impl Session {
         // sleeps before it builds the listing); cancel and release cut the wait short.
         if incremental.is_some() {
             let delay = self.lock().bundles.get(&name).and_then(|b| b.infos.delay);
-            if let Some(delay) = delay {
-                let until = std::time::Instant::now() + delay;
-                while std::time::Instant::now() < until {
-                    if control.should_stop() {
-                        return Outcome::Stopped;
-                    }
-                    std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)));
-                }
+            if delay.is_some_and(|d| control.stop.sleep(d)) {
+                return Outcome::Stopped;
             }
         }
         // The framework timer of the data phase: max(900 s, 30 s + 3 s per 3 MiB), grown

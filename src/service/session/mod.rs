@@ -22,6 +22,7 @@ use super::extension::{connect_timeout, Host, ReadyError};
 use super::hooks::{error_result_json, run_hook, ExtTimer, HookEnd};
 use super::infos::BundleInfos;
 use super::rate::RateLimiter;
+use super::stop::StopSignal;
 use super::ServiceCore;
 
 // The session's jobs, one file each; all are `impl Session`.
@@ -52,6 +53,8 @@ pub struct BundleControl {
     pub name: String,
     cancelled: AtomicBool,
     released: AtomicBool,
+    /// Raised by either: every wait of the bundle's worker ends on it.
+    pub stop: StopSignal,
     pub rate: RateLimiter,
     /// The ext timer of the app-callback phase (`updateTimer`).
     pub timer: ExtTimer,
@@ -63,24 +66,27 @@ impl BundleControl {
             name: name.to_string(),
             cancelled: AtomicBool::new(false),
             released: AtomicBool::new(false),
+            stop: StopSignal::default(),
             rate: RateLimiter::default(),
             timer: ExtTimer::default(),
         })
     }
 
     pub fn should_stop(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire) || self.released.load(Ordering::Acquire)
+        self.stop.is_raised()
     }
 
     /// `cancel()`: the worker stops at its next check; a sender paused by rate 0 wakes to see it.
     fn mark_cancelled(&self) {
         self.cancelled.store(true, Ordering::Release);
+        self.stop.raise();
         self.rate.set_rate(self.rate.rate());
     }
 
     /// `release()` or the service's death: as `mark_cancelled`, without the bundle's events.
     fn mark_released(&self) {
         self.released.store(true, Ordering::Release);
+        self.stop.raise();
         self.rate.set_rate(self.rate.rate());
     }
 }
