@@ -323,11 +323,12 @@ function diffSnapshots(a, b, { dirMtime = false } = {}) {
 
 /**
  * A testing aid: the backup service of `root` (default: BACKUP_DEVICE_ROOT or the default
- * device) dies: with BACKUP_SERVICE=process its service process is killed (SIGKILL), else the
- * in-process service stops as if it had died. Its active session, if it has work in flight, gets
- * `onBackupServiceDied` and no other event after it; its calls then fail with 13900020; its
- * bundles stop, their extensions are killed and their temp data removed; the device is free
- * for a new session. Returns whether a session was active. Needs the built addon.
+ * device) dies: its service process is killed (SIGKILL), or with BACKUP_SERVICE=inprocess the
+ * in-process service stops as if it had died. Its active session, if it has work in flight,
+ * gets `onBackupServiceDied` and no other event after it; its calls then fail with 13900020;
+ * its bundles stop and their extensions die; the device is free for a new session, and its
+ * temp data is gone once that session has started. Returns whether a session was active.
+ * Needs the built addon.
  */
 function simulateServiceDeath(root) {
   const { native, syncEnvironment } = require('./native.js')
