@@ -7,9 +7,11 @@
 // Cases, each run on both transports alternately after one untimed warm-up of each:
 // - backup-small: a full backup of bundle A of bench/generate.js (20,000 files of 1-16 KiB),
 //   the client reading every delivered fd to EOF (bench/api.js); median seconds;
-// - event round trip: a restore session's getFileHandle() until its onFileReady callback runs
-//   (request out, the service creates the file and emits, the JS callback runs), one at a
-//   time; median and p90 in µs;
+// - event round trip: appendBundles([an app that is not installed]) until its onBundleBegin
+//   callback runs (request out, the service refuses the bundle and emits, the JS callback
+//   runs), one at a time; median and p90 in µs;
+// - file round trip: a restore session's getFileHandle() until its onFileReady callback runs
+//   (the service also creates the file and its report in the app's work area); median in µs;
 // - cancel(): the synchronous request/reply round trip; median in µs.
 // Prints a table and writes bench/out/transport.json. Numbers of a debug build mean little:
 // build with `npm run build` first.
@@ -78,12 +80,12 @@ async function roundTrips(n) {
   const caps = await backup.getLocalCapabilities()
   await session.appendBundles(caps.fd, [TRIP_APP])
   fs.closeSync(caps.fd)
-  const trips = []
+  const files = []
   for (let i = 0; i < n; i++) {
     const arrived = new Promise((r) => (waiting = r))
     const t0 = now()
     session.getFileHandle({ bundleName: TRIP_APP, uri: `f${i}.bin` })
-    trips.push((await arrived) - t0)
+    files.push((await arrived) - t0)
   }
   const cancels = []
   for (let i = 0; i < Math.min(n, 500); i++) {
@@ -92,7 +94,26 @@ async function roundTrips(n) {
     cancels.push(now() - t0)
   }
   await session.release()
-  return { trips, cancels }
+
+  // Request to event with next to no work in the service: an unknown bundle is refused.
+  const events = []
+  const probe = new backup.SessionBackup({
+    onFileReady() {},
+    onBundleBegin() {
+      waiting(now())
+    },
+    onBundleEnd() {},
+    onAllBundlesEnd() {},
+    onBackupServiceDied() {},
+  })
+  for (let i = 0; i < n; i++) {
+    const arrived = new Promise((r) => (waiting = r))
+    const t0 = now()
+    probe.appendBundles([`com.bench.absent${i}`])
+    events.push((await arrived) - t0)
+  }
+  await probe.release()
+  return { files, events, cancels }
 }
 
 async function main() {
@@ -100,7 +121,7 @@ async function main() {
   for (const t of TRANSPORTS) {
     use(t)
     await backupOnce() // warm-up: page cache, service start
-    results[t] = { backup: [], trips: [], cancels: [] }
+    results[t] = { backup: [], events: [], files: [], cancels: [] }
   }
   for (let i = 0; i < RUNS; i++) {
     for (const t of TRANSPORTS) {
@@ -111,17 +132,16 @@ async function main() {
   for (const t of TRANSPORTS) {
     use(t)
     await roundTrips(200) // warm-up
-    const r = await roundTrips(TRIPS)
-    results[t].trips = r.trips
-    results[t].cancels = r.cancels
+    Object.assign(results[t], await roundTrips(TRIPS))
   }
   const rows = TRANSPORTS.map((t) => {
     const r = results[t]
     return {
       transport: t,
       backupSmallMedianS: Number(median(r.backup).toFixed(3)),
-      eventRoundTripMedianUs: Math.round(median(r.trips)),
-      eventRoundTripP90Us: Math.round(pct(r.trips, 0.9)),
+      eventRoundTripMedianUs: Math.round(median(r.events)),
+      eventRoundTripP90Us: Math.round(pct(r.events, 0.9)),
+      fileRoundTripMedianUs: Math.round(median(r.files)),
       cancelMedianUs: Math.round(median(r.cancels)),
     }
   })
