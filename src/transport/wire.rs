@@ -70,6 +70,19 @@ fn socket() -> io::Result<OwnedFd> {
     Ok(socket::socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)?)
 }
 
+/// Runs `f` with an address for `path`. A socket path is limited to 107 bytes: a longer one
+/// is reached through its directory, opened, as `/proc/self/fd/<dir>/<name>`.
+fn with_addr<T>(path: &Path, f: impl FnOnce(&UnixAddr) -> io::Result<T>) -> io::Result<T> {
+    use std::os::unix::ffi::OsStrExt;
+    if path.as_os_str().as_bytes().len() < 100 {
+        return f(&UnixAddr::new(path)?);
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return f(&UnixAddr::new(path)?) };
+    let dir = std::fs::File::open(dir)?;
+    let short = Path::new("/proc/self/fd").join(dir.as_raw_fd().to_string()).join(name);
+    f(&UnixAddr::new(&short)?)
+}
+
 impl Conn {
     /// A connected pair, for the in-process transport.
     pub fn pair() -> io::Result<(Conn, Conn)> {
@@ -79,14 +92,13 @@ impl Conn {
 
     pub fn connect(path: &Path) -> io::Result<Conn> {
         let fd = socket()?;
-        let addr = UnixAddr::new(path)?;
-        loop {
-            match socket::connect(fd.as_raw_fd(), &addr) {
+        with_addr(path, |addr| loop {
+            match socket::connect(fd.as_raw_fd(), addr) {
                 Err(Errno::EINTR) => continue,
-                other => other?,
+                other => return other.map_err(io::Error::from),
             }
-            return Ok(Conn::from(fd));
-        }
+        })?;
+        Ok(Conn::from(fd))
     }
 
     fn with_fd<T>(&self, f: impl FnOnce(RawFd) -> io::Result<T>) -> io::Result<T> {
@@ -206,7 +218,7 @@ pub struct Listener {
 impl Listener {
     pub fn bind(path: &Path) -> io::Result<Listener> {
         let fd = socket()?;
-        socket::bind(fd.as_raw_fd(), &UnixAddr::new(path)?)?;
+        with_addr(path, |addr| Ok(socket::bind(fd.as_raw_fd(), addr)?))?;
         socket::listen(&fd, socket::Backlog::new(64).map_err(io::Error::from)?)?;
         Ok(Listener { fd })
     }
@@ -251,6 +263,20 @@ mod tests {
         }
         drop(a);
         assert!(b.recv::<Msg>().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_socket_deeper_than_the_address_limit_is_reached_through_its_directory() {
+        let base = std::env::temp_dir().join(format!("wire-{}", std::process::id()));
+        let dir = base.join("d".repeat(60)).join("e".repeat(60));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("service.sock");
+        let listener = Listener::bind(&path).unwrap();
+        let client = Conn::connect(&path).unwrap();
+        let server = listener.accept().unwrap();
+        client.send(&"hello").unwrap();
+        assert_eq!(server.recv::<String>().unwrap().as_deref(), Some("hello"));
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     fn tempfile_with(bytes: &[u8]) -> std::fs::File {
