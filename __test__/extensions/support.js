@@ -19,10 +19,15 @@ function installApp(root, name, fixture, { files = { [`${FILES}/note.txt`]: `not
   if (options) fs.writeFileSync(path.join(device.bundleDir(root, name), 'ext-options.json'), JSON.stringify(options))
 }
 
-/** What a fixture noted in its sandbox for `hook` (null when the hook never ran). */
+/** What a fixture noted in its sandbox for `hook` (null when the hook never ran, or while the
+ * fixture is still writing the note: waits on it retry). */
 function extRecord(root, name, hook) {
   const f = path.join(device.sandboxOf(root, name), 'data/storage/el2/base/temp/ext-record', `${hook}.json`)
-  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : null
+  try {
+    return JSON.parse(fs.readFileSync(f, 'utf8'))
+  } catch {
+    return null
+  }
 }
 
 /** The pids whose extension hosts are ours: this process, and the service process of the
