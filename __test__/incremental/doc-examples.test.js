@@ -115,6 +115,8 @@ describe('in this process, through the doc harness', () => {
     const last = h.logs().slice(-5)
     expect(last).toEqual(['dataSizeCallback success', 'name: com.example.hiworld', `dataSize: ${SCOPE_BYTES}`, `incDataSize: ${SCOPE_NEW_BYTES}`, 'scanning: '])
     expect(h.logs()).not.toContain('name: undefined') // the key is bundleName, as the example reads it
+    // When the promise settles relative to the reports is not part of the contract.
+    await h.waitFor(() => h.calls('IncrementalBackupSession.getBackupDataSize')[0].state !== 'pending', 'getBackupDataSize to settle')
     expect(h.calls('IncrementalBackupSession.getBackupDataSize')[0].state).toBe('resolved')
   })
 
