@@ -380,7 +380,10 @@ fn read_until_closed(link: &Link, receiver: Arc<dyn Receiver>, root: &Path, toke
         std::mem::take(&mut w.pending)
     };
     // Requests in flight fail as the session's later calls will.
-    drop(pending);
+    for (_, tx) in pending {
+        let e = if ended { BizError::with_detail(E_INVAL, "the session was released") } else { died() };
+        let _ = tx.send(SessionReply::Gone(e));
+    }
     if let Some(set) = lock(releasing()).get_mut(root) {
         set.remove(&token);
     }
