@@ -339,18 +339,28 @@ describe('SessionRestore methods', () => {
     ['getLocalCapabilities(1)', 'session.getLocalCapabilities', () => ctx.session.getLocalCapabilities(1)],
   ])
 
-  test('a closed remoteCapabilitiesFd is an invalid argument (13900020), by rejection', async () => {
-    const fd = fs.openSync(os.devNull, 'r')
-    fs.closeSync(fd)
-    let e
+  // One rule for bad fd arguments: they throw at the call like every other bad argument.
+  test.each([
+    ['closed', () => {
+      const fd = fs.openSync(os.devNull, 'r')
+      fs.closeSync(fd)
+      return [fd, () => {}]
+    }],
+    ['write-only', () => {
+      const fd = fs.openSync(os.devNull, 'w')
+      return [fd, () => fs.closeSync(fd)]
+    }],
+    ['negative', () => [-1, () => {}]],
+  ])('a %s remoteCapabilitiesFd throws 13900020 at once', (_, make) => {
+    const [fd, done] = make()
     try {
-      await ctx.session.appendBundles(fd, ['com.example.a'])
-    } catch (err) {
-      e = err
+      const e = thrownBy(() => ctx.session.appendBundles(fd, ['com.example.a']))
+      expect(e.code).toBe(13900020)
+      expect(e.message.startsWith(INVALID_ARGUMENT)).toBe(true)
+      expect(e.message).toMatch(/remoteCapabilitiesFd/)
+    } finally {
+      done()
     }
-    expect(e).toBeDefined()
-    expect(e.code).toBe(13900020)
-    expect(e.message.startsWith(INVALID_ARGUMENT)).toBe(true)
   })
 
   test('the callbacks of refused getFileHandle/publishFile are never called', async () => {
@@ -464,12 +474,13 @@ describe('a BusinessError is an instance of the caller’s Error', () => {
   test('a promise rejection', async () => {
     const s = new backup.SessionRestore({ ...CALLBACKS })
     try {
+      // A capability file that is no JSON is the service's refusal: a rejection.
       const fd = fs.openSync(os.devNull, 'r')
-      fs.closeSync(fd)
       const e = await s.appendBundles(fd, ['com.example.a']).then(
         () => undefined,
         (err) => err,
       )
+      fs.closeSync(fd)
       expect(e).toBeDefined()
       expect(e instanceof Error).toBe(true)
     } finally {

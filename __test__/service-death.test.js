@@ -1,8 +1,10 @@
 'use strict'
 // onBackupServiceDied (ohos-behaviour.md §1.1 "Service death"), driven by the testing aid
-// `simulateServiceDeath` of backup/device: the session with work in flight gets
-// onBackupServiceDied(undefined, undefined) and nothing after it, its later calls fail with
-// 13900020, no extension or temp data is left, and the device takes a new session.
+// `simulateServiceDeath` of backup/device (with BACKUP_SERVICE=process it kills the service
+// process; __test__/service/ kills it with kill -9 itself): the session with work in flight
+// gets onBackupServiceDied(undefined, undefined) and nothing after it, its later calls fail
+// with 13900020, no extension is left, no temp data once the next session has started, and
+// the device takes a new session.
 const { spawn } = require('child_process')
 const device = require('backup/device')
 const { installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, useFreshDevice, until, workAreaLeft } = require('./extensions/support.js')
@@ -26,10 +28,8 @@ for (const kind of ['backup', 'incremental']) {
     const died = s.events.findIndex((e) => e.ev === 'died')
     expect(died).toBe(s.events.length - 1) // nothing after it
     expect(s.events.filter((e) => e.ev === 'end' || e.ev === 'all')).toEqual([])
-    for (const n of names.slice(0, 3)) {
-      expect(alive(extRecord(dev.root, n, 'onBackup').pid)).toBe(false)
-      expect(workAreaLeft(dev.root, n)).toEqual([])
-    }
+    // A service process's extension hosts die with it (PDEATHSIG), a moment later.
+    for (const n of names.slice(0, 3)) await until(() => !alive(extRecord(dev.root, n, 'onBackup').pid))
     expect(extRecord(dev.root, 'com.example.waitingapp', 'onBackup')).toBeNull()
     expect(leftoverChildren()).toEqual([])
 
@@ -40,6 +40,7 @@ for (const kind of ['backup', 'incremental']) {
     installApp(dev.root, 'com.example.plainapp', null)
     const after = await backupApps('backup', ['com.example.plainapp'])
     expect(after.kinds('com.example.plainapp')).toEqual(['begin', 'file', 'file', 'end'])
+    for (const n of names.slice(0, 3)) expect(workAreaLeft(dev.root, n)).toEqual([])
   })
 }
 
@@ -57,9 +58,12 @@ test('restore: a bundle receiving files; the service dies: its files are removed
   await sleep(200)
   expect(s.events[s.events.length - 1].ev).toBe('died')
   expect(s.kinds(name).filter((k) => k !== 'file')).toEqual(['begin'])
-  expect(workAreaLeft(dev.root, name)).toEqual([])
   expect(leftoverChildren()).toEqual([])
   await expect(s.session.publishFile({ bundleName: name, uri: '' })).rejects.toMatchObject({ code: 13900020 })
+  // Once the next session has started, the files the dead service took in are gone.
+  const next = recordSession('backup')
+  expect(workAreaLeft(dev.root, name)).toEqual([])
+  await next.session.release()
 })
 
 test('a script whose service dies while it waits: onBackupServiceDied reaches it and the process exits by itself', async () => {

@@ -307,6 +307,8 @@ function bundleFolders(dir) {
     .sort()
 }
 
+commands.service = require('./cli/service.js').service
+
 // Per-bundle lines and a total; a failed bundle makes the exit code 1. "files" are the app's
 // files (`appFiles`, counted in the archives by lib/cli/progress.js), not the tar parts.
 function report(verb, r, values, where, counted) {

@@ -72,8 +72,11 @@ export function diffSnapshots(a: Snapshot, b: Snapshot, opts?: { dirMtime?: bool
 export function relativePath(p: string): string
 /**
  * A testing aid: the backup service of `root` (default: BACKUP_DEVICE_ROOT or the default
- * device) stops as if it had died. Its active session, if it has work in flight, gets
+ * device) dies: its service process is killed (SIGKILL), or with BACKUP_SERVICE=inprocess the
+ * in-process service stops as if it had. Its active session, if it has work in flight, gets
  * `onBackupServiceDied` and nothing after it; its calls then fail with 13900020; the device is
  * free for a new session. Returns whether a session was active. Needs the built addon.
  */
 export function simulateServiceDeath(root?: string): boolean
+/** Stops the service process of `root` if one runs and waits until it is gone; whether one ran. */
+export function stopService(root: string): boolean

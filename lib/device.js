@@ -352,10 +352,12 @@ function diffSnapshots(a, b, { dirMtime = false } = {}) {
 
 /**
  * A testing aid: the backup service of `root` (default: BACKUP_DEVICE_ROOT or the default
- * device) stops as if it had died. Its active session, if it has work in flight, gets
- * `onBackupServiceDied` and no other event after it; its calls then fail with 13900020; its
- * bundles stop, their extensions are killed and their temp data removed; the device is free
- * for a new session. Returns whether a session was active. Needs the built addon.
+ * device) dies: its service process is killed (SIGKILL), or with BACKUP_SERVICE=inprocess the
+ * in-process service stops as if it had died. Its active session, if it has work in flight,
+ * gets `onBackupServiceDied` and no other event after it; its calls then fail with 13900020;
+ * its bundles stop and their extensions die; the device is free for a new session, and its
+ * temp data is gone once that session has started. Returns whether a session was active.
+ * Needs the built addon.
  */
 function simulateServiceDeath(root) {
   const { native, syncEnvironment } = require('./native.js')
@@ -370,8 +372,19 @@ function simulateServiceDeath(root) {
   }
 }
 
+/**
+ * Stops the service process of `root` if one runs (its sessions' clients see its death) and
+ * waits until it is gone; for test teardown. Returns whether one ran.
+ */
+function stopService(root) {
+  const { native, syncEnvironment } = require('./native.js')
+  syncEnvironment()
+  return native.serviceStop(path.resolve(root))
+}
+
 module.exports = {
   simulateServiceDeath,
+  stopService,
   WORK_AREA,
   defaultRoot,
   createDevice,

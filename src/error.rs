@@ -72,7 +72,7 @@ pub fn message_of(code: i32) -> &'static str {
 }
 
 /// A thread-safe business error: becomes a JS `BusinessError` on the JS thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BizError {
     pub code: i32,
     /// The full message: the documented text, then what exactly was wrong.

@@ -2,7 +2,8 @@
 //!
 //! Rooms (DESIGN.md §2): `napi` (the JS surface) → `client` (a session as the caller sees
 //! it) ═ `protocol` ═ `service` (sessions, scheduling, timers) → `engine` (scan, pack,
-//! unpack) → `device` (bundles and sandboxes). `error` is the one table of codes.
+//! unpack) → `device` (bundles and sandboxes). `transport` carries the protocol, in this
+//! process or to the device's service process. `error` is the one table of codes.
 
 pub mod client;
 pub mod device;
@@ -12,3 +13,4 @@ pub mod napi;
 pub mod protocol;
 pub mod service;
 pub mod settings;
+pub mod transport;

@@ -24,6 +24,14 @@ pub fn set_snapshot(vars: HashMap<String, String>) {
     *SNAPSHOT.write().unwrap_or_else(|p| p.into_inner()) = Some(vars);
 }
 
+/// The covered variables as the service should see them: the snapshot, else the environment.
+pub fn snapshot() -> HashMap<String, String> {
+    if let Some(m) = SNAPSHOT.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        return m.clone();
+    }
+    std::env::vars().filter(|(k, _)| covered(k)).collect()
+}
+
 /// A variable: from the snapshot for covered names once one exists, else the environment.
 pub fn var_os(name: &str) -> Option<OsString> {
     if covered(name) {

@@ -19,21 +19,42 @@ function installApp(root, name, fixture, { files = { [`${FILES}/note.txt`]: `not
   if (options) fs.writeFileSync(path.join(device.bundleDir(root, name), 'ext-options.json'), JSON.stringify(options))
 }
 
-/** What a fixture noted in its sandbox for `hook` (null when the hook never ran). */
+/** What a fixture noted in its sandbox for `hook` (null when the hook never ran, or while the
+ * fixture is still writing the note: waits on it retry). */
 function extRecord(root, name, hook) {
   const f = path.join(device.sandboxOf(root, name), 'data/storage/el2/base/temp/ext-record', `${hook}.json`)
-  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : null
+  try {
+    return JSON.parse(fs.readFileSync(f, 'utf8'))
+  } catch {
+    return null
+  }
 }
 
-/** This process's children that run an extension host, and any zombie child. */
+/** The pids whose extension hosts are ours: this process, and the service process of the
+ * current device (BACKUP_SERVICE=process), which is their parent there. */
+function hostParents() {
+  const parents = new Set([process.pid])
+  const root = process.env.BACKUP_DEVICE_ROOT
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!root || !/^\d+$/.test(pid)) continue
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      if (argv.some((a) => a.endsWith(path.join('service', 'main.js'))) && argv[argv.indexOf('--root') + 1] === root) parents.add(Number(pid))
+    } catch {}
+  }
+  return parents
+}
+
+/** The extension hosts (and zombie children) of this process or of its device's service. */
 function leftoverChildren() {
   const out = []
+  const parents = hostParents()
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
       const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(ppid) !== process.pid) continue
+      if (!parents.has(Number(ppid))) continue
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()
       if (state === 'Z' || cmd.includes('extension-host.js')) out.push({ pid: Number(pid), state, cmd })
     } catch {}
@@ -185,6 +206,7 @@ module.exports = {
   installApp,
   extRecord,
   leftoverChildren,
+  hostParents,
   alive,
   sleep,
   recordSession,

@@ -91,9 +91,6 @@ describe('bad IncrementalBackupData elements throw 401 at once, and nothing of t
     ['a negative lastIncrementalTime', () => [{ bundleName: OTHER, lastIncrementalTime: -5 }], /lastIncrementalTime/],
     ['a manifestFd string', () => [{ bundleName: OTHER, lastIncrementalTime: 0, manifestFd: '3' }], /manifestFd/],
     ['a fractional manifestFd', () => [{ bundleName: OTHER, lastIncrementalTime: 0, manifestFd: 3.5 }], /manifestFd/],
-    ['a manifestFd that is not open', () => [{ bundleName: OTHER, lastIncrementalTime: 0, manifestFd: 987654 }], /manifestFd 987654 cannot be read/],
-    ['a write-only manifestFd', () => [{ bundleName: OTHER, lastIncrementalTime: 0, manifestFd: writeOnly }], /manifestFd \d+ cannot be read/],
-    ['a directory as manifestFd', () => [{ bundleName: OTHER, lastIncrementalTime: 0, manifestFd: dirFd }], /manifestFd \d+ cannot be read/],
   ]
 
   test.each(cases)('%s', async (_, bad, why) => {
@@ -112,6 +109,27 @@ describe('bad IncrementalBackupData elements throw 401 at once, and nothing of t
     await session.appendBundles([{ bundleName: THIRD, lastIncrementalTime: 0 }])
     await done
     expect(new Set(events.filter((e) => e[0] !== 'onAllBundlesEnd').map((e) => e[1]))).toEqual(new Set([THIRD]))
+    // The caller's fds are untouched.
+    expect(fs.fstatSync(writeOnly).isFile()).toBe(true)
+    expect(fs.fstatSync(dirFd).isDirectory()).toBe(true)
+    await session.release()
+  })
+
+  // DESIGN.md §5.12: a manifestFd that is no readable regular file is that bundle's error,
+  // delivered through its events like a corrupt baseline; the call settles, the others go on.
+  test.each([
+    ['not open', () => 987654],
+    ['write-only', () => writeOnly],
+    ['a directory', () => dirFd],
+  ])('a manifestFd that is %s: that bundle ends with 13900020, the others go on', async (_, fd) => {
+    const { session, events, done } = recordingSession()
+    await session.appendBundles([good, { bundleName: OTHER, lastIncrementalTime: 0, manifestFd: fd() }])
+    await done
+    const end = events.find((e) => e[0] === 'onBundleEnd' && e[1] === OTHER)
+    expect(end[2]).toBe(13900020)
+    expect(end[3].message).toMatch(/manifestFd \d+ cannot be read/)
+    expect(events.filter((e) => e[1] === APP).map((e) => e[0])).toEqual(['onBundleBegin', 'onFileReady', 'onFileReady', 'onBundleEnd'])
+    expect(events.find((e) => e[0] === 'onBundleEnd' && e[1] === APP)).toEqual(['onBundleEnd', APP])
     // The caller's fds are untouched.
     expect(fs.fstatSync(writeOnly).isFile()).toBe(true)
     expect(fs.fstatSync(dirFd).isDirectory()).toBe(true)

@@ -6,8 +6,9 @@
 //
 // The appendBundles and cancel examples pass `manifestFd: 1` ("FD of the manifest file of the
 // last backed"). They are run in a child process whose fd 1 *is* the previous backup's
-// manifest (its full listing), so they run unchanged and do what they say; run as usual (fd 1
-// a pipe) the same code is refused with 401.
+// manifest (its full listing), so they run unchanged and do what they say. Run as stored in
+// Jest, where fd 1 is no manifest, they run to their end too: the bad manifestFd is that
+// bundle's error, delivered through its events (DESIGN.md §5.12).
 const crypto = require('crypto')
 const fs = require('fs')
 const os = require('os')
@@ -114,6 +115,8 @@ describe('in this process, through the doc harness', () => {
     const last = h.logs().slice(-5)
     expect(last).toEqual(['dataSizeCallback success', 'name: com.example.hiworld', `dataSize: ${SCOPE_BYTES}`, `incDataSize: ${SCOPE_NEW_BYTES}`, 'scanning: '])
     expect(h.logs()).not.toContain('name: undefined') // the key is bundleName, as the example reads it
+    // When the promise settles relative to the reports is not part of the contract.
+    await h.waitFor(() => h.calls('IncrementalBackupSession.getBackupDataSize')[0].state !== 'pending', 'getBackupDataSize to settle')
     expect(h.calls('IncrementalBackupSession.getBackupDataSize')[0].state).toBe('resolved')
   })
 
@@ -152,6 +155,24 @@ describe('in this process, through the doc harness', () => {
     const next = new h.real.IncrementalBackupSession(silent())
     await next.release()
   })
+
+  test.each([
+    ['v18-IncrementalBackupSession-appendBundles-promise', 'com.example.hiworld'],
+    ['v18-IncrementalBackupSession-appendBundles-infos', 'com.example.hiworld'],
+    ['v18-IncrementalBackupSession-cancel', 'com.example.helloWorld'],
+  ])(
+    '%s as stored, with fd 1 as it is in Jest: the bundle ends with its error, the session ends',
+    async (name, bundle) => {
+      await h.device({ bundles: { [bundle]: { files: TREE } } })
+      const r = await h.run(name)
+      expect(r.error).toBeUndefined()
+      await h.waitFor(() => h.events('onAllBundlesEnd').length > 0, 'onAllBundlesEnd')
+      expect(h.events().map((e) => e.name)).toEqual(['onBundleBegin', 'onBundleEnd', 'onAllBundlesEnd'])
+      const end = h.events('onBundleEnd')[0]
+      expect(h.logs().find((l) => l.startsWith('onBundleEnd failed.'))).toMatch(/Code: 13900020, message: .*manifestFd 1 cannot be read/)
+      expect(end).toBeDefined()
+    },
+  )
 
   test('getLocalCapabilities(dataList): increSpaceOccupied per app, the bytes newer than its listed time (unlisted: all)', async () => {
     // Every file inside the backup scope, so that the whole sandbox and the scope agree.
@@ -314,14 +335,21 @@ describe('the appendBundles and cancel examples, with fd 1 the previous manifest
     expect(run.lines.filter((l) => l.t === 'console' && l.level === 'error')).toEqual([])
   }
 
-  test('appendBundles (promise): as printed in a process whose fd 1 is not a manifest, the call throws 401', async () => {
+  // DESIGN.md §5.12: a manifestFd that is no readable file is that bundle's error, delivered
+  // through its events; the call settles and the example runs to its end.
+  test('appendBundles (promise): as printed in a process whose fd 1 is a pipe, the bundle ends with its error and the example runs on', async () => {
     await previousBackup('com.example.hiworld')
     const run = await runExample('v18-IncrementalBackupSession-appendBundles-promise', 'pipe', path.join(work, 'printed'))
     const call = run.lines.find((l) => l.t === 'call')
     expect(call.args[0][0]).toEqual({ bundleName: 'com.example.hiworld', lastIncrementalTime: DOC_TIME, manifestFd: 1 })
-    expect(call.threw.code).toBe(401)
-    expect(call.threw.message).toMatch(/manifestFd 1 cannot be read/)
-    expect(run.lines.find((l) => l.t === 'uncaught')).toMatchObject({ code: 401 })
+    expect(call.threw).toBeUndefined()
+    expect(run.lines.filter((l) => l.t === 'uncaught')).toEqual([])
+    expect(run.code).toBe(0)
+    expect(run.events.map((e) => e.name)).toEqual(['onBundleBegin', 'onBundleEnd', 'onAllBundlesEnd'])
+    const end = run.events.find((e) => e.name === 'onBundleEnd')
+    expect(run.logs).toContain('appendBundles success')
+    expect(run.logs.find((l) => l.startsWith('onBundleEnd failed.'))).toMatch(/^onBundleEnd failed\. Code: 13900020, message: .*manifestFd 1 cannot be read/)
+    expect(end).toBeDefined()
   })
 
   test('appendBundles (promise): with fd 1 the previous manifest, the changes since then travel', async () => {

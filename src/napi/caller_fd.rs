@@ -1,34 +1,34 @@
-//! Reading what the caller handed over as an fd (capability files, baseline manifests).
-//! The fd stays the caller's: it is read with pread from offset 0 and never closed
-//! (DESIGN.md §5.9; in Node fd numbers are reused at once, so closing it would later close
-//! an unrelated file).
+//! Fds the caller hands over (the remote capability file, baseline manifests). The fd stays
+//! the caller's: it is dup'ed at the call, so a caller that closes it at once loses nothing,
+//! and the dup is read by the service, off the JS thread; the caller's own fd is never
+//! closed (DESIGN.md §5.9; in Node fd numbers are reused at once).
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd};
-use std::os::unix::fs::FileExt;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
-/// Larger inputs are refused rather than read into memory.
-const MAX_CALLER_FILE: usize = 256 * 1024 * 1024;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::stat::{fstat, SFlag};
 
-pub fn read_all(fd: i32) -> io::Result<Vec<u8>> {
+/// A dup of `fd`, which must be open for reading.
+pub fn dup_readable(fd: i32) -> io::Result<OwnedFd> {
     if fd < 0 {
         return Err(io::Error::from_raw_os_error(nix::libc::EBADF));
     }
-    // SAFETY: only borrowed for the duration of this call; fcntl below proves it is open.
+    // SAFETY: only borrowed for this call; fcntl fails with EBADF if it is not open.
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).map_err(io::Error::from)?;
-    // Borrow as a File without taking ownership: ManuallyDrop never closes it.
-    let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd.as_raw_fd()) });
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read_at(&mut buf, out.len() as u64)?;
-        if n == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(&buf[..n]);
-        if out.len() > MAX_CALLER_FILE {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "file is larger than 256 MiB"));
-        }
+    let flags = OFlag::from_bits_truncate(fcntl(fd, FcntlArg::F_GETFL).map_err(io::Error::from)?);
+    if flags & OFlag::O_ACCMODE == OFlag::O_WRONLY {
+        return Err(io::Error::new(io::ErrorKind::PermissionDenied, "it is open for writing only"));
     }
+    fd.try_clone_to_owned()
+}
+
+/// A dup of `fd`, which must be a regular file open for reading.
+pub fn dup_readable_file(fd: i32) -> io::Result<OwnedFd> {
+    let dup = dup_readable(fd)?;
+    let st = fstat(&dup).map_err(io::Error::from)?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file"));
+    }
+    Ok(dup)
 }

@@ -4,7 +4,8 @@
 //! idle session never holds the Node event loop open.
 
 use std::os::fd::IntoRawFd;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -19,10 +20,41 @@ type Dispatcher = ThreadsafeFunction<Event, Unknown<'static>, Args, Status, fals
 /// The JS-side dispatcher: `dispatch(callbackName, a, b)`.
 pub type DispatchFn<'a> = Function<'a, Unknown<'static>, Unknown<'static>>;
 
+/// A session's event queue on the JS side. The dispatcher exists only while events may come:
+/// while the service says the session has work, or a request that may start work is in
+/// flight. After `release()` of a backup session no event reaches the callbacks (DESIGN.md
+/// §5.13): undelivered ones are dropped, and with them the fds of files never handed over.
 #[derive(Default)]
 pub struct EventHub {
     tsfn: Mutex<Option<Arc<Dispatcher>>>,
-    busy: OnceLock<Box<dyn Fn() -> bool + Send + Sync>>,
+    /// The service's word, from its latest event or reply.
+    service_busy: AtomicBool,
+    /// Requests sent whose promise has not settled yet.
+    in_flight: AtomicUsize,
+    /// `release()` was called on a session whose events it ends.
+    released: AtomicBool,
+}
+
+fn slot(m: &Mutex<Option<Arc<Dispatcher>>>) -> std::sync::MutexGuard<'_, Option<Arc<Dispatcher>>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl crate::client::Receiver for EventHub {
+    fn event(&self, ev: Event, busy: bool) {
+        self.service_busy.store(busy, Ordering::Release);
+        if self.released.load(Ordering::Acquire) {
+            return;
+        }
+        let tsfn = slot(&self.tsfn).clone();
+        if let Some(t) = tsfn {
+            // Unbounded queue: NonBlocking never drops. A closing env drops the event.
+            let _ = t.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+
+    fn busy(&self, busy: bool) {
+        self.service_busy.store(busy, Ordering::Release);
+    }
 }
 
 impl EventHub {
@@ -30,27 +62,11 @@ impl EventHub {
         Arc::new(EventHub::default())
     }
 
-    /// Tells the hub how to learn that no more events can come.
-    pub fn set_busy_probe(&self, probe: impl Fn() -> bool + Send + Sync + 'static) {
-        let _ = self.busy.set(Box::new(probe));
-    }
-
-    /// The sink the service emits into, from any thread. An event that cannot be delivered
-    /// is dropped, and its fds with it.
-    pub fn sink(self: &Arc<Self>) -> crate::service::EventSink {
-        let hub = self.clone();
-        Arc::new(move |ev: Event| {
-            let tsfn = hub.tsfn.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some(t) = tsfn {
-                // Unbounded queue: NonBlocking never drops. A closing env drops the event.
-                let _ = t.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
-            }
-        })
-    }
-
-    /// Makes sure events can flow to `dispatch` (call before submitting work).
+    /// Makes sure events can flow to `dispatch`; call before sending a request that may
+    /// start work, and `settled` when its promise settles.
     pub fn ensure(self: &Arc<Self>, dispatch: &DispatchFn) -> Result<()> {
-        let mut slot = self.tsfn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = slot(&self.tsfn);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
         if slot.is_some() {
             return Ok(());
         }
@@ -58,18 +74,49 @@ impl EventHub {
         let tsfn = dispatch
             .build_threadsafe_function::<Event>()
             .callee_handled::<false>()
-            .build_callback(move |ctx: ThreadsafeCallContext<Event>| hub.to_args(ctx))?;
-        *slot = Some(Arc::new(tsfn));
-        Ok(())
+            .build_callback(move |ctx: ThreadsafeCallContext<Event>| hub.to_args(ctx));
+        match tsfn {
+            Ok(t) => {
+                *slot = Some(Arc::new(t));
+                Ok(())
+            }
+            Err(e) => {
+                self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                Err(e)
+            }
+        }
     }
 
-    /// Lets go of the dispatcher: the process may exit once nothing else holds it.
-    pub fn close(&self) {
-        self.tsfn.lock().unwrap_or_else(|p| p.into_inner()).take();
+    /// A request that needs no dispatcher (release) is in flight.
+    pub fn in_flight_begin(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn is_busy(&self) -> bool {
-        self.busy.get().map(|p| p()).unwrap_or(false)
+    /// A request's promise settled (on the JS thread).
+    pub fn settled(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.close_if_idle();
+    }
+
+    /// `release()` was called: a backup session's events end here.
+    pub fn mark_released(&self, ends_events: bool) {
+        if ends_events {
+            self.released.store(true, Ordering::Release);
+        }
+    }
+
+    /// Lets go of the dispatcher once no event can come: the process may then exit.
+    fn close_if_idle(&self) {
+        let idle = self.in_flight.load(Ordering::Acquire) == 0
+            && (self.released.load(Ordering::Acquire) || !self.service_busy.load(Ordering::Acquire));
+        if idle {
+            slot(&self.tsfn).take();
+        }
+    }
+
+    /// Lets go of the dispatcher for good (the service died).
+    fn close(&self) {
+        slot(&self.tsfn).take();
     }
 
     /// Runs on the JS thread: turns an event into the dispatcher's arguments.
@@ -78,6 +125,10 @@ impl EventHub {
         let undef = || -> Result<RawValue> { Ok(RawValue(unsafe { <() as ToNapiValue>::to_napi_value(env.raw(), ())? })) };
         let string = |s: &str| -> Result<RawValue> { Ok(RawValue(env.create_string(s)?.raw())) };
         let error = |e: &crate::error::BizError| -> Result<RawValue> { Ok(RawValue(js_error::to_js(env, e)?.raw())) };
+        if self.released.load(Ordering::Acquire) {
+            // Dropped, fds and all: nothing reaches the callbacks after release().
+            return Ok(FnArgs::from((String::new(), undef()?, undef()?)));
+        }
         let (name, a, b) = match ctx.value {
             Event::FileReady(Ok(f)) => ("onFileReady", undef()?, RawValue(file_object(env, f)?)),
             Event::FileReady(Err(e)) => ("onFileReady", error(&e)?, undef()?),
@@ -91,24 +142,18 @@ impl EventHub {
                     None => undef()?,
                 };
                 // The drain is over: unless new work arrived, stop holding the loop open.
-                if !self.is_busy() {
-                    self.close();
-                }
+                self.close_if_idle();
                 ("onAllBundlesEnd", a, undef()?)
             }
             Event::ResultReport { bundle, result } => ("onResultReport", string(&bundle)?, string(&result)?),
             Event::Process { bundle, process } => ("onProcess", string(&bundle)?, string(&process)?),
             Event::BackupSizeReport(report) => {
-                if !self.is_busy() {
-                    self.close();
-                }
+                self.close_if_idle();
                 ("onBackupSizeReport", string(&report)?, undef()?)
             }
             Event::ServiceDied => {
                 // Nothing follows a dead service.
-                if !self.is_busy() {
-                    self.close();
-                }
+                self.close();
                 ("onBackupServiceDied", undef()?, undef()?)
             }
         };
@@ -121,9 +166,9 @@ fn file_object(env: &Env, f: FileOut) -> Result<sys::napi_value> {
     let mut obj = Object::new(env)?;
     obj.set_named_property("bundleName", f.bundle_name.as_str())?;
     obj.set_named_property("uri", f.uri.as_str())?;
-    obj.set_named_property("fd", f.fd.into_raw_fd())?;
+    obj.set_named_property("fd", f.fd.into_inner().into_raw_fd())?;
     if let Some(m) = f.manifest_fd {
-        obj.set_named_property("manifestFd", m.into_raw_fd())?;
+        obj.set_named_property("manifestFd", m.into_inner().into_raw_fd())?;
     }
     Ok(obj.raw())
 }

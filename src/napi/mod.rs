@@ -8,16 +8,16 @@ mod events;
 mod js_error;
 
 use std::future::Future;
-use std::os::fd::IntoRawFd;
+use std::os::fd::{IntoRawFd, OwnedFd};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::client::{self, ClientSession};
+use crate::device::names::is_valid_uri;
 use crate::error::*;
-use crate::protocol::{BundleRequest, BundleTime, Reply, Request, SessionKind};
-use crate::service::capabilities;
+use crate::protocol::{Baseline, BundleRequest, BundleTime, SessionKind, WireFd};
 
 use args::*;
 use events::{DispatchFn, EventHub};
@@ -51,24 +51,23 @@ where
     })
 }
 
-fn unit(_: &Env, _: Reply) -> Result<()> {
-    Ok(())
-}
-
 /// `FileData`: `{ fd }`, owned by JS from here on.
-fn file_data<'e>(env: &'e Env, r: Reply) -> Result<Object<'e>> {
+fn file_data(env: &Env, fd: OwnedFd) -> Result<Object<'_>> {
     let mut o = Object::new(env)?;
-    let fd = match r {
-        Reply::Fd(fd) => fd.into_raw_fd(),
-        _ => -1,
-    };
-    o.set_named_property("fd", fd)?;
+    o.set_named_property("fd", fd.into_raw_fd())?;
     Ok(o)
 }
 
-/// Runs module-level work off the JS thread.
-async fn blocking(req: Request) -> BizResult<Reply> {
-    tokio::task::spawn_blocking(move || client::call(req)).await.unwrap_or_else(|e| Err(BizError::with_detail(E_UNKNOWN, e)))
+/// Runs a blocking round trip off the JS thread.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> BizResult<T> + Send + 'static) -> BizResult<T> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| Err(BizError::with_detail(E_UNKNOWN, e)))
+}
+
+/// Runs a synchronous export's body; a panic in it throws a 13900042 error instead of
+/// aborting the process.
+fn guarded<T>(env: &Env, body: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|_| Err(throw(env, E_UNKNOWN, "internal error (a panic in the addon)")))
 }
 
 /// `Array<IncrementalBackupTime>`; `code` is the method's documented argument code.
@@ -95,7 +94,7 @@ fn bundle_times(env: &Env, v: &Unknown, code: i32, what: &str) -> Result<Vec<Bun
 
 /// `getLocalCapabilities()`, `getLocalCapabilities(callback)` (the callback is attached by
 /// index.js) and `getLocalCapabilities(dataList)`.
-#[napi(js_name = "getLocalCapabilities", ts_args_type = "args: unknown[]", ts_return_type = "Promise<{ fd: number }>")]
+#[napi(catch_unwind, js_name = "getLocalCapabilities", ts_args_type = "args: unknown[]", ts_return_type = "Promise<{ fd: number }>")]
 pub fn get_local_capabilities<'e>(env: &'e Env, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, Object<'e>>> {
     expect_count(env, &args, 0..=1, E_INVAL, "getLocalCapabilities")?;
     let incremental = match args.first() {
@@ -104,58 +103,62 @@ pub fn get_local_capabilities<'e>(env: &'e Env, args: Vec<Unknown<'e>>) -> Resul
         Some(a) if is_array(a) => Some(bundle_times(env, a, E_PARAM, "dataList")?),
         Some(_) => return Err(throw(env, E_INVAL, "getLocalCapabilities takes a callback or an array of IncrementalBackupTime")),
     };
-    promise(env, blocking(Request::LocalCapabilities { incremental }), file_data)
+    promise(env, blocking(move || client::local_capabilities(incremental)), file_data)
 }
 
 /// index.js hands over the caller's `BACKUP_*` / `XDG_DATA_HOME` variables before each call
 /// (see `settings`: Jest's `process.env` is a copy the native side cannot see).
-#[napi(js_name = "useEnvironment")]
+#[napi(catch_unwind, js_name = "useEnvironment")]
 pub fn use_environment(vars: std::collections::HashMap<String, String>) {
     crate::settings::set_snapshot(vars)
 }
 
-#[napi(js_name = "getBackupVersion", ts_args_type = "args: unknown[]")]
+#[napi(catch_unwind, js_name = "getBackupVersion", ts_args_type = "args: unknown[]")]
 pub fn get_backup_version(_args: Vec<Unknown>) -> String {
-    capabilities::backup_version_json()
+    crate::protocol::backup_version_json()
 }
 
-#[napi(js_name = "getBackupInfo", ts_args_type = "args: unknown[]", ts_return_type = "string | undefined")]
+#[napi(catch_unwind, js_name = "getBackupInfo", ts_args_type = "args: unknown[]", ts_return_type = "string | undefined")]
 pub fn get_backup_info(env: &Env, args: Vec<Unknown>) -> Result<Option<String>> {
-    expect_count(env, &args, 1..=1, E_PARAM_SHORT, "getBackupInfo")?;
-    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleToBackup must be a string"))?;
-    // Like the reference, a service failure answers undefined rather than throwing.
-    Ok(match client::call(Request::GetBackupInfo { bundle }) {
-        Ok(Reply::Text(t)) => t,
-        _ => None,
+    guarded(env, || {
+        expect_count(env, &args, 1..=1, E_PARAM_SHORT, "getBackupInfo")?;
+        let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleToBackup must be a string"))?;
+        // Like the reference, a service failure answers undefined rather than throwing.
+        Ok(client::backup_info(bundle).ok().flatten())
     })
 }
 
 /// Longest timer the docs allow: 4 hours.
 const MAX_TIMER_MS: f64 = 14_400_000.0;
 
-#[napi(js_name = "updateTimer", ts_args_type = "args: unknown[]")]
+#[napi(catch_unwind, js_name = "updateTimer", ts_args_type = "args: unknown[]")]
 pub fn update_timer(env: &Env, args: Vec<Unknown>) -> Result<bool> {
-    expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateTimer")?;
-    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleName must be a string"))?;
-    let timeout = as_number(&args[1])
-        .filter(|t| t.fract() == 0.0 && (0.0..=MAX_TIMER_MS).contains(t))
-        .ok_or_else(|| throw(env, E_PARAM_SHORT, "timeout must be an integer number of ms in [0, 14400000]"))?;
-    Ok(matches!(client::call(Request::UpdateTimer { bundle, timeout_ms: timeout as u32 }), Ok(Reply::Bool(true))))
+    guarded(env, || {
+        expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateTimer")?;
+        let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleName must be a string"))?;
+        let timeout = as_number(&args[1])
+            .filter(|t| t.fract() == 0.0 && (0.0..=MAX_TIMER_MS).contains(t))
+            .ok_or_else(|| throw(env, E_PARAM_SHORT, "timeout must be an integer number of ms in [0, 14400000]"))?;
+        Ok(client::update_timer(bundle, timeout as u32).unwrap_or(false))
+    })
 }
 
-#[napi(js_name = "updateSendRate", ts_args_type = "args: unknown[]")]
+#[napi(catch_unwind, js_name = "updateSendRate", ts_args_type = "args: unknown[]")]
 pub fn update_send_rate(env: &Env, args: Vec<Unknown>) -> Result<bool> {
-    expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateSendRate")?;
-    let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleName must be a string"))?;
-    let rate = as_i32(&args[1]).filter(|r| *r >= 0).ok_or_else(|| throw(env, E_PARAM_SHORT, "sendRate must be an integer ≥ 0"))?;
-    Ok(matches!(client::call(Request::UpdateSendRate { bundle, rate: rate as u32 }), Ok(Reply::Bool(true))))
+    guarded(env, || {
+        expect_count(env, &args, 2..=2, E_PARAM_SHORT, "updateSendRate")?;
+        let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM_SHORT, "bundleName must be a string"))?;
+        let rate = as_i32(&args[1]).filter(|r| *r >= 0).ok_or_else(|| throw(env, E_PARAM_SHORT, "sendRate must be an integer ≥ 0"))?;
+        Ok(client::update_send_rate(bundle, rate as u32).unwrap_or(false))
+    })
 }
 
 /// A testing aid, not part of the documented API (`require('backup/device')` exposes it): the
-/// device's service stops as if it had died. `true` when a session was active.
-#[napi(js_name = "stopService")]
-pub fn stop_service() -> bool {
-    matches!(client::call(Request::StopService), Ok(Reply::Bool(true)))
+/// device's service dies (the service process is killed with SIGKILL; the in-process service
+/// stops its session as if it had). `true` when a session was active.
+#[napi(catch_unwind, js_name = "stopService")]
+pub fn stop_service(env: &Env) -> Result<bool> {
+    guarded(env, || client::root_now().and_then(|r| client::simulate_death(&r)).map_err(|e| js_error::to_napi(env, &e)))
 }
 
 // ---- sessions ----------------------------------------------------------------------------
@@ -180,7 +183,7 @@ fn kind_of(kind: u32) -> Option<SessionKind> {
 
 #[napi]
 impl NativeSession {
-    #[napi(constructor, ts_args_type = "kind: number, args: unknown[]")]
+    #[napi(catch_unwind, constructor, ts_args_type = "kind: number, args: unknown[]")]
     pub fn new(env: &Env, kind: u32, args: Vec<Unknown>) -> Result<Self> {
         let kind = kind_of(kind).ok_or_else(|| throw(env, E_INVAL, "unknown session kind"))?;
         // The docs list 401 only for IncrementalBackupSession's constructor.
@@ -197,34 +200,29 @@ impl NativeSession {
             }
         }
         let hub = EventHub::new();
-        let client = ClientSession::open(kind, hub.sink()).map_err(|e| js_error::to_napi(env, &e))?;
-        hub.set_busy_probe(client.busy_probe());
+        let client = ClientSession::open(kind, hub.clone()).map_err(|e| js_error::to_napi(env, &e))?;
         Ok(NativeSession { kind, client, hub })
     }
 
-    fn submit<'e>(&self, env: &'e Env, dispatch: &DispatchFn, req: Request) -> Result<PromiseRaw<'e, ()>> {
+    /// Sends a request that may start work: events can flow until its promise settles, and
+    /// after it while the service says the session has work.
+    fn submit<'e>(
+        &self,
+        env: &'e Env,
+        dispatch: &DispatchFn,
+        send: impl FnOnce(&ClientSession) -> std::pin::Pin<Box<dyn Future<Output = BizResult<()>> + Send>>,
+    ) -> Result<PromiseRaw<'e, ()>> {
         self.hub.ensure(dispatch)?;
-        let (hub, busy) = (self.hub.clone(), self.client.busy_probe());
-        let reply = self.client.send(req);
-        env.spawn_future_with_callback(async move { Ok(reply.await) }, move |env, r| match r {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // A refused request (a released session, say) started nothing: unless other
-                // work is under way, the queue must not keep the process alive.
-                if !busy() {
-                    hub.close();
-                }
-                Err(js_error::to_napi(env, &e))
-            }
+        let hub = self.hub.clone();
+        let reply = send(&self.client);
+        env.spawn_future_with_callback(async move { Ok(reply.await) }, move |env, r| {
+            hub.settled();
+            r.map_err(|e| js_error::to_napi(env, &e))
         })
     }
 
-    fn rejected<'e>(env: &'e Env, e: BizError) -> Result<PromiseRaw<'e, ()>> {
-        promise(env, async move { Err::<Reply, _>(e) }, unit)
-    }
-
     /// `appendBundles(list[, infos | callback])`; restore: `(fd, list[, infos | callback])`.
-    #[napi(ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn append_bundles<'e>(&self, env: &'e Env, dispatch: DispatchFn, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         let restore = self.kind == SessionKind::Restore;
         let incremental = self.kind == SessionKind::IncrementalBackup;
@@ -256,81 +254,73 @@ impl NativeSession {
         }
         let capabilities = if restore {
             let fd = as_i32(&args[0]).ok_or_else(|| throw(env, code, "remoteCapabilitiesFd must be an integer fd"))?;
-            match caller_fd::read_all(fd) {
-                Ok(bytes) => Some(bytes),
-                Err(e) => {
-                    return Self::rejected(env, BizError::with_detail(E_INVAL, format!("cannot read remoteCapabilitiesFd {fd}: {e}")))
-                }
-            }
+            // A bad fd is a bad argument like any other: it throws (DESIGN.md §5.2).
+            Some(caller_fd::dup_readable(fd).map_err(|e| throw(env, code, format!("remoteCapabilitiesFd {fd} cannot be read: {e}")))?)
         } else {
             None
         };
-        self.submit(env, &dispatch, Request::AppendBundles { bundles, capabilities })
+        self.submit(env, &dispatch, move |c| Box::pin(c.append_bundles(bundles, capabilities)))
     }
 
     /// `getFileHandle(fileMeta[, callback])`.
-    #[napi(ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn get_file_handle<'e>(&self, env: &'e Env, dispatch: DispatchFn, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         let (bundle, uri) = file_meta(env, &args, "getFileHandle")?;
-        if !crate::device::is_valid_uri(&uri) {
+        if !is_valid_uri(&uri) {
             return Err(throw(env, E_INVAL, format!("uri {uri:?} must be a file name of letters, digits, '_' and '.'")));
         }
-        self.submit(env, &dispatch, Request::GetFileHandle { bundle, uri })
+        self.submit(env, &dispatch, move |c| Box::pin(c.get_file_handle(bundle, uri)))
     }
 
     /// `publishFile(fileMeta[, callback])`: `uri: ''` publishes the whole bundle.
-    #[napi(ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn publish_file<'e>(&self, env: &'e Env, dispatch: DispatchFn, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         let (bundle, uri) = file_meta(env, &args, "publishFile")?;
-        if !uri.is_empty() && !crate::device::is_valid_uri(&uri) {
+        if !uri.is_empty() && !is_valid_uri(&uri) {
             return Err(throw(env, E_INVAL, format!("uri {uri:?} must be '' or a file name of letters, digits, '_' and '.'")));
         }
-        self.submit(env, &dispatch, Request::PublishFile { bundle, uri })
+        self.submit(env, &dispatch, move |c| Box::pin(c.publish_file(bundle, uri)))
     }
 
     /// `getBackupDataSize(isPreciseScan, dataList)` on the backup sessions.
-    #[napi(ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "dispatch: (...a: unknown[]) => void, args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn get_backup_data_size<'e>(&self, env: &'e Env, dispatch: DispatchFn, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         expect_count(env, &args, 2..=2, E_PARAM, "getBackupDataSize")?;
         let precise = as_bool(&args[0]).ok_or_else(|| throw(env, E_PARAM, "isPreciseScan must be a boolean"))?;
         let bundles = bundle_times(env, &args[1], E_PARAM, "dataList")?;
-        self.submit(env, &dispatch, Request::GetBackupDataSize { precise, bundles })
+        self.submit(env, &dispatch, move |c| Box::pin(c.get_backup_data_size(precise, bundles)))
     }
 
     /// `getLocalCapabilities()` of a session (API 18).
-    #[napi(js_name = "getLocalCapabilities", ts_args_type = "args: unknown[]", ts_return_type = "Promise<{ fd: number }>")]
+    #[napi(catch_unwind, js_name = "getLocalCapabilities", ts_args_type = "args: unknown[]", ts_return_type = "Promise<{ fd: number }>")]
     pub fn session_capabilities<'e>(&self, env: &'e Env, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, Object<'e>>> {
         expect_count(env, &args, 0..=0, E_INVAL, "getLocalCapabilities")?;
-        promise(env, self.client.send(Request::SessionCapabilities), file_data)
+        promise(env, self.client.capabilities(), file_data)
     }
 
-    #[napi(ts_args_type = "args: unknown[]", ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_args_type = "args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn release<'e>(&self, env: &'e Env, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         expect_count(env, &args, 0..=0, E_PARAM, "release")?;
+        // Backup events end here; restore bundles that already published still report, as
+        // the reference lets them finish (ohos-behaviour.md §1.1 "release()").
+        self.hub.mark_released(self.kind != SessionKind::Restore);
         let hub = self.hub.clone();
-        let busy = self.client.busy_probe();
-        self.client.mark_releasing();
-        let done = self.client.send(Request::Release);
+        hub.in_flight_begin();
+        let done = self.client.release();
         promise(env, done, move |_, _| {
-            // Restore bundles that already published still report; otherwise we are done.
-            if !busy() {
-                hub.close();
-            }
+            hub.settled();
             Ok(())
         })
     }
 
     /// `cancel(bundleName)`: 0, 13500011 or 13500012.
-    #[napi(ts_args_type = "args: unknown[]")]
+    #[napi(catch_unwind, ts_args_type = "args: unknown[]")]
     pub fn cancel(&self, env: &Env, args: Vec<Unknown>) -> Result<i32> {
         let max = if self.kind == SessionKind::Restore { 2 } else { 1 };
         expect_count(env, &args, 1..=max, E_PARAM, "cancel")?;
         let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM, "bundleName must be a string"))?;
-        Ok(match self.client.call_now(Request::Cancel { bundle }) {
-            Ok(Reply::Code(c)) => c,
-            // No live session: the reference's client reports "not started".
-            _ => E_CANCEL_UNSTARTED,
-        })
+        // No live session: the reference's client reports "not started".
+        guarded(env, || Ok(self.client.cancel(bundle).unwrap_or(E_CANCEL_UNSTARTED)))
     }
 }
 
@@ -371,11 +361,11 @@ fn incremental_bundles(env: &Env, v: &Unknown) -> Result<Vec<BundleRequest>> {
                 None => -1,
                 Some(f) => as_i32(&f).ok_or_else(|| bad("manifestFd must be an integer fd"))?,
             };
-            let baseline = if manifest_fd < 0 {
-                None
-            } else {
-                Some(caller_fd::read_all(manifest_fd).map_err(|e| bad(&format!("manifestFd {manifest_fd} cannot be read: {e}")))?)
-            };
+            // An unusable manifestFd is this bundle's error, not the call's (DESIGN.md §5.12).
+            let baseline = (manifest_fd >= 0).then(|| match caller_fd::dup_readable_file(manifest_fd) {
+                Ok(fd) => Baseline::Fd(WireFd(fd)),
+                Err(e) => Baseline::Unusable(format!("manifestFd {manifest_fd} cannot be read as the baseline: {e}")),
+            });
             let info = match prop(&o, "parameters") {
                 None => None,
                 Some(p) => Some(as_string(&p).ok_or_else(|| bad("parameters must be a JSON string"))?),
@@ -387,4 +377,47 @@ fn incremental_bundles(env: &Env, v: &Unknown) -> Result<Vec<BundleRequest>> {
             Ok(BundleRequest { name, info, priority, last_incremental_time: Some(time as i64), baseline })
         })
         .collect()
+}
+
+// ---- the service process -----------------------------------------------------------------
+
+/// The service process of `root` (`lib/service/main.js`): serves until it is idle, then
+/// exits the process. Throws only when it cannot start.
+#[napi(catch_unwind, js_name = "runService")]
+pub fn run_service(env: &Env, root: String) -> Result<()> {
+    crate::service::server::run_process(std::path::Path::new(&root))
+        .map_err(|e| throw(env, E_IPC, format!("the backup service of {root} cannot run: {e}")))
+}
+
+fn status_json(s: &crate::protocol::ServiceStatus) -> String {
+    serde_json::json!({
+        "pid": s.pid,
+        "uptimeMs": s.uptime_ms,
+        "transport": s.transport,
+        "clients": s.clients,
+        "holder": s.holder.as_ref().map(|h| serde_json::json!({"name": h.name, "scenario": h.scenario, "since": h.since_ms})),
+    })
+    .to_string()
+}
+
+/// `ohos-backup service status`: the JSON status of `root`'s service process, or null when
+/// none runs.
+#[napi(catch_unwind, js_name = "serviceStatus")]
+pub fn service_status(env: &Env, root: String) -> Result<Option<String>> {
+    guarded(env, || {
+        let root = std::path::PathBuf::from(root);
+        client::status(&root).map(|s| s.as_ref().map(status_json)).map_err(|e| js_error::to_napi(env, &e))
+    })
+}
+
+/// `ohos-backup service start`: starts `root`'s service process unless one runs; its status.
+#[napi(catch_unwind, js_name = "serviceStart")]
+pub fn service_start(env: &Env, root: String) -> Result<String> {
+    guarded(env, || client::start(std::path::Path::new(&root)).map(|s| status_json(&s)).map_err(|e| js_error::to_napi(env, &e)))
+}
+
+/// `ohos-backup service stop`: `root`'s service ends its sessions and exits; false when none ran.
+#[napi(catch_unwind, js_name = "serviceStop")]
+pub fn service_stop(env: &Env, root: String) -> Result<bool> {
+    guarded(env, || client::shutdown(std::path::Path::new(&root)).map_err(|e| js_error::to_napi(env, &e)))
 }

@@ -7,15 +7,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use crate::device::{Device, InstalledBundle};
-use crate::protocol::BundleTime;
-
-/// One value in both places (reference §3.5 asks to pick one): the docs' "16.0".
-pub const BACKUP_VERSION: &str = "16.0";
-
-/// `getBackupVersion()`'s string, as the docs show it.
-pub fn backup_version_json() -> String {
-    format!("{{ \"backupVersion\" : \"{BACKUP_VERSION}\" }}")
-}
+use crate::protocol::{BundleTime, BACKUP_VERSION};
 
 /// Old-device versions that may restore even when `allToBackup` is false (reference §1.4).
 const SPECIAL_VERSION_NAMES: [&str; 6] = ["0.0.0.0", "99.99.99.999", "99.99.99.998", "99.99.99.997", "99.99.99.996", "99.99.99.995"];

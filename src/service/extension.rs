@@ -86,7 +86,7 @@ fn host_script() -> io::Result<PathBuf> {
 }
 
 /// Node: this very process when the addon runs inside node, else `node` on the PATH.
-fn node_binary() -> PathBuf {
+pub(crate) fn node_binary() -> PathBuf {
     crate::settings::var_os("BACKUP_NODE")
         .map(PathBuf::from)
         .or_else(|| std::env::current_exe().ok().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("node"))))

@@ -5,30 +5,36 @@
 pub mod capabilities;
 mod device_lock;
 pub mod extension;
+pub mod handed;
 pub mod hooks;
 pub mod infos;
 pub mod rate;
+mod residue;
+pub mod server;
 pub mod session;
 pub mod size_scan;
+mod stop;
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::time::{Instant, SystemTime};
 
 use crate::device::Device;
 use crate::engine;
 use crate::error::*;
-use crate::protocol::{Reply, Request, SessionKind};
+use crate::protocol::{Holder, ModuleReply, ModuleRequest, ServiceStatus, SessionKind};
 
-pub use session::{EventSink, Session};
+pub use session::{EventSink, Outgoing, Session};
 
 /// Who holds the device's one session, for the conflict message.
 struct Active {
     session: Weak<Session>,
     caller: String,
     since: SystemTime,
+    kind: SessionKind,
     /// Holds the device against other processes while the session lives.
     _lock: Option<device_lock::DeviceLock>,
 }
@@ -37,6 +43,9 @@ struct Active {
 pub struct ServiceCore {
     device: Device,
     active: Mutex<Option<Active>>,
+    /// Notified when the device becomes free.
+    freed: Condvar,
+    started: Instant,
 }
 
 impl ServiceCore {
@@ -46,6 +55,7 @@ impl ServiceCore {
         if let Some(a) = active.as_ref() {
             if std::ptr::eq(a.session.as_ptr(), session) {
                 *active = None;
+                self.freed.notify_all();
             }
         }
     }
@@ -54,6 +64,7 @@ impl ServiceCore {
     /// next session, as after the SA restarts.
     fn stop(&self) -> bool {
         let active = self.active.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.freed.notify_all();
         match active.and_then(|a| a.session.upgrade()) {
             Some(s) => {
                 s.service_died();
@@ -83,7 +94,10 @@ impl Service {
     pub fn for_device(device: Device) -> Service {
         let key = std::fs::canonicalize(device.root()).unwrap_or_else(|_| device.root().to_path_buf());
         let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
-        let core = reg.entry(key).or_insert_with(|| Arc::new(ServiceCore { device, active: Mutex::new(None) })).clone();
+        let core = reg
+            .entry(key)
+            .or_insert_with(|| Arc::new(ServiceCore { device, active: Mutex::new(None), freed: Condvar::new(), started: Instant::now() }))
+            .clone();
         Service { core }
     }
 
@@ -92,16 +106,20 @@ impl Service {
     }
 
     /// Opens the device's one session; a second one while it lives is a conflict (13500013)
-    /// whose message is the reference's JSON.
-    pub fn open_session(&self, kind: SessionKind, caller: &str, sink: EventSink) -> BizResult<Arc<Session>> {
-        // A session whose release() is on its way gets a moment to let go: the requests of
-        // one caller are served in order on a device, and `release(); new Session…` in a
-        // script must not fail by a race.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while self.core.active_session().is_some_and(|s| s.release_requested()) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+    /// whose message is the reference's JSON. `releasing`: sessions of the same client whose
+    /// `release()` is on its way; they get a moment to let go, as one caller's requests are
+    /// served in order on a device and `release(); new Session…` must not fail by a race.
+    pub fn open_session(&self, kind: SessionKind, caller: &str, sink: EventSink, releasing: &[u64]) -> BizResult<Arc<Session>> {
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
         let mut active = self.core.active.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let letting_go = active.as_ref().and_then(|a| a.session.upgrade()).is_some_and(|s| releasing.contains(&s.token));
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !letting_go || left.is_zero() {
+                break;
+            }
+            active = self.core.freed.wait_timeout(active, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
         if let Some(a) = active.as_ref() {
             if let Some(s) = a.session.upgrade() {
                 return Err(BizError {
@@ -117,7 +135,11 @@ impl Service {
         let since = SystemTime::now();
         let lock = match self.core.device.service_dir() {
             Ok(dir) => match device_lock::DeviceLock::acquire(&dir, caller, since, kind) {
-                device_lock::Acquire::Held(l) => Some(l),
+                device_lock::Acquire::Held(l) => {
+                    // No session lives anywhere on this device: marks are a dead one's.
+                    residue::clear(&self.core.device);
+                    Some(l)
+                }
                 device_lock::Acquire::Conflict(h) => {
                     return Err(BizError {
                         code: E_SESSION_CONFLICT,
@@ -129,30 +151,64 @@ impl Service {
             },
             Err(_) => None,
         };
-        let session = Session::new(kind, self.core.device.clone(), self.core.clone(), sink);
-        *active = Some(Active { session: Arc::downgrade(&session), caller: caller.to_string(), since, _lock: lock });
+        static TOKENS: AtomicU64 = AtomicU64::new(1);
+        let token = TOKENS.fetch_add(1, Ordering::Relaxed);
+        let session = Session::new(kind, token, self.core.device.clone(), self.core.clone(), sink);
+        *active = Some(Active { session: Arc::downgrade(&session), caller: caller.to_string(), since, kind, _lock: lock });
         Ok(session)
     }
 
-    /// Requests that are not tied to a session object.
-    pub fn handle(&self, req: Request) -> BizResult<Reply> {
+    /// Requests that are not tied to a session.
+    pub fn module(&self, req: ModuleRequest) -> ModuleReply {
         match req {
-            Request::LocalCapabilities { incremental } => {
+            ModuleRequest::LocalCapabilities { incremental } => {
                 let caps = capabilities::build(self.device(), capabilities::Variant::Module, incremental.as_deref());
-                capability_fd(self.device(), &caps).map(Reply::Fd)
+                ModuleReply::LocalCapabilities(capability_fd(self.device(), &caps).map(crate::protocol::WireFd))
             }
-            // Timers and the send rate act on a running bundle of the active session; the
-            // extension host work (issue 4) extends these.
-            Request::UpdateSendRate { bundle, rate } => {
-                Ok(Reply::Bool(self.core.active_session().map(|s| s.update_send_rate(&bundle, rate)).unwrap_or(false)))
+            // Timers and the send rate act on a running bundle of the active session.
+            ModuleRequest::UpdateSendRate { bundle, rate } => {
+                ModuleReply::UpdateSendRate(self.core.active_session().is_some_and(|s| s.update_send_rate(&bundle, rate)))
             }
-            Request::UpdateTimer { bundle, timeout_ms } => {
-                Ok(Reply::Bool(self.core.active_session().map(|s| s.update_timer(&bundle, timeout_ms)).unwrap_or(false)))
+            ModuleRequest::UpdateTimer { bundle, timeout_ms } => {
+                ModuleReply::UpdateTimer(self.core.active_session().is_some_and(|s| s.update_timer(&bundle, timeout_ms)))
             }
-            Request::GetBackupInfo { bundle } => Ok(Reply::Text(self.backup_info(&bundle))),
-            Request::StopService => Ok(Reply::Bool(self.core.stop())),
-            other => Err(BizError::with_detail(E_INVAL, format!("{other:?} needs a session"))),
+            ModuleRequest::GetBackupInfo { bundle } => ModuleReply::GetBackupInfo(self.backup_info(&bundle)),
+            ModuleRequest::Status => ModuleReply::Status(self.status()),
+            ModuleRequest::SimulateDeath => ModuleReply::SimulateDeath(self.core.stop()),
+            ModuleRequest::Shutdown => {
+                self.core.stop();
+                ModuleReply::Shutdown
+            }
         }
+    }
+
+    fn status(&self) -> ServiceStatus {
+        let active = self.core.active.lock().unwrap_or_else(|p| p.into_inner());
+        let holder = active.as_ref().filter(|a| a.session.strong_count() > 0).map(|a| Holder {
+            name: a.caller.clone(),
+            scenario: a.kind.scenario().to_string(),
+            since_ms: a.since.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64,
+        });
+        let transport = if server::is_service_process() { "process" } else { "inprocess" };
+        ServiceStatus {
+            pid: std::process::id(),
+            uptime_ms: self.core.started.elapsed().as_millis() as u64,
+            transport: transport.to_string(),
+            holder,
+            clients: server::client_count(),
+        }
+    }
+
+    /// Whether a session is active (the idle exit waits for none).
+    pub fn has_session(&self) -> bool {
+        self.core.active_session().is_some()
+    }
+
+    /// The client of `session` died: its bundles and extensions stop, their temp data goes
+    /// and the device is free, as after `release()` (ohos-behaviour.md §1.1 "Client death").
+    pub fn client_gone(&self, session: &Arc<Session>) {
+        session.service_died();
+        self.core.deactivate(session);
     }
 }
 

@@ -36,20 +36,25 @@ impl RateLimiter {
         }
     }
 
+    /// Poisoning is ignored, as everywhere in the service: the window stays consistent.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Window> {
+        self.window.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn set_rate(&self, rate: u32) {
-        let mut w = self.window.lock().unwrap();
+        let mut w = self.lock();
         w.rate = rate.min(MAX_SEND_RATE);
         self.changed.notify_all();
     }
 
     pub fn rate(&self) -> u32 {
-        self.window.lock().unwrap().rate
+        self.lock().rate
     }
 
     /// Blocks until one more file may be sent. Returns false, without taking a slot, as soon
     /// as `stop()` says the sender should give up.
     pub fn acquire(&self, stop: &dyn Fn() -> bool) -> bool {
-        let mut w = self.window.lock().unwrap();
+        let mut w = self.lock();
         loop {
             if stop() {
                 return false;
@@ -64,7 +69,7 @@ impl RateLimiter {
                 return true;
             }
             let wait = if w.rate == 0 { POLL } else { (w.start + WINDOW).saturating_duration_since(now).min(POLL) };
-            w = self.changed.wait_timeout(w, wait).unwrap().0;
+            w = self.changed.wait_timeout(w, wait).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
 }

@@ -65,11 +65,7 @@ impl Session {
             if control.should_stop() {
                 return Outcome::Stopped;
             }
-            b.state = State::Running;
-            match self.kind {
-                SessionKind::Restore => self.begin_restore(b),
-                _ => self.emit(Event::BundleBegin(Ok(name.clone()))),
-            }
+            self.begin(b);
         }
         match self.kind {
             SessionKind::Restore => self.await_publish(&control, &host),

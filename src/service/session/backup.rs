@@ -18,7 +18,8 @@ impl Session {
         let incremental = (self.kind == SessionKind::IncrementalBackup).then(|| engine::incremental::IncrementalJob {
             backup: job.clone(),
             last_incremental_time: b.req.last_incremental_time.unwrap_or(0),
-            baseline: b.req.baseline.clone(),
+            // Read by the worker when the bundle starts (`take_baseline`).
+            baseline: None,
         });
         (job, incremental)
     }
@@ -31,18 +32,20 @@ impl Session {
         host: Option<&Host>,
     ) -> Outcome {
         let name = control.name.clone();
+        let mut incremental = incremental;
+        if let Some(inc) = incremental.as_mut() {
+            match self.take_baseline(&name) {
+                Ok(b) => inc.baseline = b,
+                // An unusable manifestFd is this bundle's error, like a corrupt baseline.
+                Err(why) => return Outcome::Failed(engine::EngineError::Invalid(why).to_biz()),
+            }
+        }
         // An incremental backup first waits the infos' `delayTime` (the reference's SA
         // sleeps before it builds the listing); cancel and release cut the wait short.
         if incremental.is_some() {
             let delay = self.lock().bundles.get(&name).and_then(|b| b.infos.delay);
-            if let Some(delay) = delay {
-                let until = std::time::Instant::now() + delay;
-                while std::time::Instant::now() < until {
-                    if control.should_stop() {
-                        return Outcome::Stopped;
-                    }
-                    std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(50)));
-                }
+            if delay.is_some_and(|d| control.stop.sleep(d)) {
+                return Outcome::Stopped;
             }
         }
         // The framework timer of the data phase: max(900 s, 30 s + 3 s per 3 MiB), grown
@@ -65,12 +68,7 @@ impl Session {
                 timed_out.store(true, Ordering::Relaxed);
                 return Flow::Stop;
             }
-            self.emit(Event::FileReady(Ok(FileOut {
-                bundle_name: name.clone(),
-                uri: out.uri,
-                fd: out.file.into(),
-                manifest_fd: out.report.map(Into::into),
-            })));
+            self.emit(Event::FileReady(Ok(FileOut::new(&name, &out.uri, out.file.into(), out.report.map(Into::into)))));
             Flow::Continue
         };
         let result = match &incremental {
@@ -93,6 +91,18 @@ impl Session {
             }
             Err(engine::EngineError::Stopped) => Outcome::Stopped,
             Err(e) => Outcome::Failed(e.to_biz()),
+        }
+    }
+
+    /// The caller's baseline listing of an incremental bundle (None: no baseline).
+    fn take_baseline(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        let baseline = self.lock().bundles.get_mut(name).and_then(|b| b.baseline.take());
+        match baseline {
+            None => Ok(None),
+            Some(Baseline::Unusable(why)) => Err(why),
+            Some(Baseline::Fd(fd)) => crate::service::handed::read_all(&fd.0)
+                .map(Some)
+                .map_err(|e| format!("the baseline manifest (manifestFd) cannot be read: {e}")),
         }
     }
 

@@ -2,9 +2,10 @@
 //! and the events they emit (ohos-behaviour.md §1, §2).
 //!
 //! Every state change and the event it causes happen under the session lock, so events
-//! leave in the order the state machine went through them. This file holds the state, the
-//! scheduler, cancel and release; `app.rs` the extension host of a bundle, `backup.rs` and
-//! `restore.rs` the data phase of each kind.
+//! leave in the order the state machine went through them. This file holds the state and
+//! carries out the scheduler's decisions (`scheduler.rs`, which makes them); `lifecycle.rs`
+//! cancel, release and the service's death; `app.rs` the extension host of a bundle,
+//! `backup.rs` and `restore.rs` the data phase of each kind.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,31 +15,46 @@ use std::time::Duration;
 use crate::device::{is_valid_uri, Device, InstalledBundle};
 use crate::engine::{self, Flow};
 use crate::error::*;
-use crate::protocol::{BundleRequest, Event, FileOut, Reply, Request, SessionKind};
+use crate::protocol::{Baseline, BundleRequest, Event, FileOut, SessionKind, SessionReply, SessionRequest, WireFd};
 
 use super::capabilities::{self, RemoteBundle};
 use super::extension::{connect_timeout, Host, ReadyError};
 use super::hooks::{self, error_result_json, run_hook, ExtTimer, HookEnd, ReleaseScenario};
 use super::infos::BundleInfos;
 use super::rate::RateLimiter;
+use super::stop::StopSignal;
 use super::ServiceCore;
 
 // The session's jobs, one file each; all are `impl Session`.
 mod app;
 mod backup;
+mod lifecycle;
 mod restore;
+mod scheduler;
 
-/// Bundles running (extension connected) at once, as on the device.
-pub const MAX_RUNNING: usize = 3;
+use scheduler::State;
+pub use scheduler::MAX_RUNNING;
 
-/// Where events go: the client's dispatcher.
-pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+/// What a session sends its client.
+pub enum Outgoing {
+    /// An event, and whether the session still has work that will produce events.
+    Event(Event, bool),
+    /// The session ended normally (released or detached, and drained).
+    Ended,
+    /// The service died under the session: its client must learn it, and nothing follows.
+    Died,
+}
+
+/// Where a session's output goes: its client's connection.
+pub type EventSink = Arc<dyn Fn(Outgoing) + Send + Sync>;
 
 /// What a running bundle's worker checks between files.
 pub struct BundleControl {
     pub name: String,
     cancelled: AtomicBool,
     released: AtomicBool,
+    /// Raised by either: every wait of the bundle's worker ends on it.
+    pub stop: StopSignal,
     pub rate: RateLimiter,
     /// The ext timer of the app-callback phase (`updateTimer`).
     pub timer: ExtTimer,
@@ -50,37 +66,29 @@ impl BundleControl {
             name: name.to_string(),
             cancelled: AtomicBool::new(false),
             released: AtomicBool::new(false),
+            stop: StopSignal::default(),
             rate: RateLimiter::default(),
             timer: ExtTimer::default(),
         })
     }
 
     pub fn should_stop(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire) || self.released.load(Ordering::Acquire)
+        self.stop.is_raised()
     }
 
     /// `cancel()`: the worker stops at its next check; a sender paused by rate 0 wakes to see it.
     fn mark_cancelled(&self) {
         self.cancelled.store(true, Ordering::Release);
+        self.stop.raise();
         self.rate.set_rate(self.rate.rate());
     }
 
     /// `release()` or the service's death: as `mark_cancelled`, without the bundle's events.
     fn mark_released(&self) {
         self.released.store(true, Ordering::Release);
+        self.stop.raise();
         self.rate.set_rate(self.rate.rate());
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Waiting,
-    /// Its extension is starting; counts as running for the limit of three.
-    Connecting,
-    /// Backup: scanning and sending. Restore: receiving files from the client.
-    Running,
-    /// Restore: published, unpacking. Survives `release()`.
-    Publishing,
 }
 
 struct Bundle {
@@ -99,6 +107,8 @@ struct Bundle {
     host: Option<Arc<Host>>,
     /// The parsed `infos` string.
     infos: BundleInfos,
+    /// Incremental backup: the caller's baseline, read when the bundle starts.
+    baseline: Option<Baseline>,
 }
 
 impl Bundle {
@@ -129,15 +139,20 @@ struct Inner {
 
 pub struct Session {
     pub kind: SessionKind,
+    /// Names this session to its client (`OpenSession::releasing`).
+    pub token: u64,
     device: Device,
     core: Arc<ServiceCore>,
     sink: EventSink,
     inner: Mutex<Inner>,
     workers_done: Condvar,
-    /// The client asked for `release()` (its request may still be in flight).
-    release_requested: AtomicBool,
-    /// The service died under this session: `ServiceDied` was its last event.
+    /// The service died under this session: `Died` was its last output.
     dead: AtomicBool,
+    /// The session ended normally: `Ended` was its last output.
+    ended: AtomicBool,
+    /// Bundles are in the session or a size scan runs: events are still to come. Kept beside
+    /// the state so an event can carry it without taking the lock it is emitted under.
+    work: AtomicBool,
 }
 
 /// How a bundle's work ended, from the worker's point of view.
@@ -153,9 +168,10 @@ enum Outcome {
 }
 
 impl Session {
-    pub(super) fn new(kind: SessionKind, device: Device, core: Arc<ServiceCore>, sink: EventSink) -> Arc<Session> {
+    pub(super) fn new(kind: SessionKind, token: u64, device: Device, core: Arc<ServiceCore>, sink: EventSink) -> Arc<Session> {
         Arc::new(Session {
             kind,
+            token,
             device,
             core,
             sink,
@@ -169,23 +185,14 @@ impl Session {
                 size_scan: false,
             }),
             workers_done: Condvar::new(),
-            release_requested: AtomicBool::new(false),
             dead: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+            work: AtomicBool::new(false),
         })
     }
 
     pub fn device(&self) -> &Device {
         &self.device
-    }
-
-    /// Marks, synchronously, that the client called `release()`: a new session opened right
-    /// after (as a script does) waits for this one to let go instead of conflicting.
-    pub fn mark_release_requested(&self) {
-        self.release_requested.store(true, Ordering::Release);
-    }
-
-    pub fn release_requested(&self) -> bool {
-        self.release_requested.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -194,9 +201,27 @@ impl Session {
 
     fn emit(&self, ev: Event) {
         // Nothing follows the death of the service, whatever a worker still finishes.
-        if !self.dead.load(Ordering::Acquire) || matches!(ev, Event::ServiceDied) {
-            (self.sink)(ev)
+        if !self.dead.load(Ordering::Acquire) && !self.ended.load(Ordering::Acquire) {
+            (self.sink)(Outgoing::Event(ev, self.work.load(Ordering::Acquire)))
         }
+    }
+
+    /// Records whether events are still to come (call after the bundles or the scan change).
+    fn note_work(&self, inner: &Inner) {
+        self.work.store(!inner.bundles.is_empty() || inner.size_scan, Ordering::Release);
+    }
+
+    /// The session is over: the device is free and the client learns it.
+    fn end(&self) {
+        self.core.deactivate(self);
+        if !self.ended.swap(true, Ordering::AcqRel) && !self.dead.load(Ordering::Acquire) {
+            (self.sink)(Outgoing::Ended)
+        }
+    }
+
+    /// Whether the session ended, normally or by the service's death.
+    pub fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire) || self.dead.load(Ordering::Acquire)
     }
 
     /// Whether the session still has work that will produce events.
@@ -205,35 +230,42 @@ impl Session {
         !self.dead.load(Ordering::Acquire) && (!inner.bundles.is_empty() || inner.size_scan)
     }
 
-    pub fn handle(self: &Arc<Self>, req: Request) -> BizResult<Reply> {
+    /// Serves one request of the session's client.
+    pub fn serve(self: &Arc<Self>, req: SessionRequest) -> SessionReply {
         if self.dead.load(Ordering::Acquire) {
             // As on a device: the restarted service has no session for this object.
-            return Err(BizError::with_detail(E_INVAL, "the backup service died; this session is gone (open a new one)"));
+            return SessionReply::Gone(BizError::with_detail(E_INVAL, "the backup service died; this session is gone (open a new one)"));
+        }
+        if matches!(req, SessionRequest::Detach) {
+            self.detach();
+            return SessionReply::Detach;
         }
         if self.lock().released {
-            return Err(BizError::with_detail(E_INVAL, "the session was released"));
+            return SessionReply::Gone(BizError::with_detail(E_INVAL, "the session was released"));
         }
         match req {
-            Request::AppendBundles { bundles, capabilities } => self.append(bundles, capabilities).map(|_| Reply::Unit),
-            Request::GetFileHandle { bundle, uri } => self.get_file_handle(&bundle, &uri).map(|_| Reply::Unit),
-            Request::PublishFile { bundle, uri } => self.publish_file(&bundle, &uri).map(|_| Reply::Unit),
-            Request::Cancel { bundle } => Ok(Reply::Code(self.cancel(&bundle))),
-            Request::Release => {
+            SessionRequest::AppendBundles { bundles, capabilities } => SessionReply::AppendBundles(self.append(bundles, capabilities)),
+            SessionRequest::GetFileHandle { bundle, uri } => SessionReply::GetFileHandle(self.get_file_handle(&bundle, &uri)),
+            SessionRequest::PublishFile { bundle, uri } => SessionReply::PublishFile(self.publish_file(&bundle, &uri)),
+            SessionRequest::Cancel { bundle } => SessionReply::Cancel(self.cancel(&bundle)),
+            SessionRequest::Release => {
                 self.release();
-                Ok(Reply::Unit)
+                SessionReply::Release(Ok(()))
             }
-            Request::GetBackupDataSize { precise, bundles } => self.start_size_scan(precise, bundles).map(|_| Reply::Unit),
-            Request::SessionCapabilities => {
+            SessionRequest::GetBackupDataSize { precise, bundles } => {
+                SessionReply::GetBackupDataSize(self.start_size_scan(precise, bundles))
+            }
+            SessionRequest::SessionCapabilities => {
                 let caps = capabilities::build(&self.device, capabilities::Variant::Session, None);
-                super::capability_fd(&self.device, &caps).map(Reply::Fd)
+                SessionReply::SessionCapabilities(super::capability_fd(&self.device, &caps).map(WireFd))
             }
-            other => Err(BizError::with_detail(E_INVAL, format!("{other:?} is not a session request"))),
+            SessionRequest::Detach => SessionReply::Detach,
         }
     }
 
     // ---- appendBundles ------------------------------------------------------------------
 
-    fn append(self: &Arc<Self>, requests: Vec<BundleRequest>, capabilities: Option<Vec<u8>>) -> BizResult<()> {
+    fn append(self: &Arc<Self>, requests: Vec<BundleRequest>, capabilities: Option<WireFd>) -> BizResult<()> {
         // A restore bundle whose infos are broadcast-only is announced, not restored: the
         // reference drops it here, and a call left with none starts nothing at all.
         let asked = requests.len();
@@ -248,6 +280,11 @@ impl Session {
         if asked > 0 && requests.is_empty() {
             return Ok(());
         }
+        let capabilities = match capabilities.map(|fd| super::handed::read_all(&fd.0)) {
+            Some(Err(e)) => return Err(BizError::with_detail(E_INVAL, format!("cannot read remoteCapabilitiesFd: {e}"))),
+            Some(Ok(bytes)) => Some(bytes),
+            None => None,
+        };
         let remote = match (self.kind, capabilities) {
             (SessionKind::Restore, Some(bytes)) => match capabilities::parse_remote(&bytes) {
                 Ok(m) => Some(m),
@@ -266,7 +303,7 @@ impl Session {
         };
         let mut inner = self.lock();
         let mut seen = BTreeSet::new();
-        for (r, infos) in requests {
+        for (mut r, infos) in requests {
             // Duplicates, in this call or with a bundle already in the session, are ignored.
             if !seen.insert(r.name.clone()) || inner.bundles.contains_key(&r.name) {
                 continue;
@@ -276,6 +313,7 @@ impl Session {
                     let seq = inner.next_seq;
                     inner.next_seq += 1;
                     let control = BundleControl::new(&r.name);
+                    let baseline = r.baseline.take();
                     inner.bundles.insert(
                         r.name.clone(),
                         Bundle {
@@ -289,6 +327,7 @@ impl Session {
                             remote: remote_bundle,
                             host: None,
                             infos,
+                            baseline,
                         },
                     );
                 }
@@ -341,54 +380,34 @@ impl Session {
     /// order), and ends the drain with `onAllBundlesEnd` when nothing is left.
     fn after_change(self: &Arc<Self>, inner: &mut Inner) {
         loop {
-            let running = inner.bundles.values().filter(|b| b.state != State::Waiting).count();
-            if running >= MAX_RUNNING {
-                break;
-            }
-            let restore = self.kind == SessionKind::Restore;
-            let next = inner
+            let entries: Vec<scheduler::Entry> = inner
                 .bundles
                 .values()
-                .filter(|b| b.state == State::Waiting)
-                // restoreDeps: a bundle waits while a bundle it names is still in the session.
-                .filter(|b| {
-                    !restore
-                        || !b
-                            .installed
-                            .config
-                            .restore_deps
-                            .split(',')
-                            .map(str::trim)
-                            .any(|d| !d.is_empty() && d != b.req.name && inner.bundles.contains_key(d))
+                .map(|b| scheduler::Entry {
+                    name: &b.req.name,
+                    state: b.state,
+                    priority: b.req.priority,
+                    seq: b.seq,
+                    restore_deps: &b.installed.config.restore_deps,
                 })
-                .min_by_key(|b| (std::cmp::Reverse(b.req.priority), b.seq))
-                .map(|b| b.req.name.clone());
-            match next {
+                .collect();
+            match scheduler::next_to_start(&entries, self.kind == SessionKind::Restore).map(str::to_string) {
                 Some(name) => self.start(inner, &name),
                 None => break,
             }
         }
+        self.note_work(inner);
         if inner.bundles.is_empty() && (!inner.released || std::mem::take(&mut inner.finishing_after_release)) {
             self.emit(Event::AllBundlesEnd(None));
         }
         if inner.bundles.is_empty() && (inner.released || inner.detached) {
-            self.core.deactivate(self);
-        }
-    }
-
-    /// The client dropped its handle: release now if idle, else once the work drains.
-    pub fn detach(self: &Arc<Self>) {
-        let mut inner = self.lock();
-        if inner.bundles.is_empty() {
-            drop(inner);
-            self.release();
-        } else {
-            inner.detached = true;
+            self.end();
         }
     }
 
     fn start(self: &Arc<Self>, inner: &mut Inner, name: &str) {
         let b = inner.bundles.get_mut(name).expect("scheduled bundle exists");
+        super::residue::mark(&self.device, &b.installed.name);
         if b.installed.extension.as_ref().is_some_and(|e| e.src_entry.is_some()) {
             // The extension starts first; the bundle begins once it is ready.
             b.state = State::Connecting;
@@ -396,15 +415,21 @@ impl Session {
             self.spawn_worker(inner, name, move |s| s.connect_and_run(control));
             return;
         }
+        self.begin(b);
+        if self.kind != SessionKind::Restore {
+            let (job, incremental) = self.backup_jobs(b);
+            let control = b.control.clone();
+            self.spawn_worker(inner, name, move |s| s.run_backup(job, incremental, control, None));
+        }
+    }
+
+    /// The bundle runs: `onBundleBegin`, and for a restore the handles asked for meanwhile
+    /// (whether it started at once or once its extension was ready).
+    fn begin(&self, b: &mut Bundle) {
         b.state = State::Running;
         match self.kind {
-            SessionKind::Backup | SessionKind::IncrementalBackup => {
-                self.emit(Event::BundleBegin(Ok(name.to_string())));
-                let (job, incremental) = self.backup_jobs(b);
-                let control = b.control.clone();
-                self.spawn_worker(inner, name, move |s| s.run_backup(job, incremental, control, None));
-            }
             SessionKind::Restore => self.begin_restore(b),
+            _ => self.emit(Event::BundleBegin(Ok(b.req.name.clone()))),
         }
     }
 
@@ -427,8 +452,8 @@ impl Session {
             inner.workers -= 1;
             let err = BizError::with_detail(E_NOMEM, format!("cannot start a worker: {e}"));
             // Finish inline: the bundle ends with the error and the scheduler moves on.
-            if let Some(b) = inner.bundles.remove(name) {
-                let _ = b;
+            if inner.bundles.remove(name).is_some() {
+                self.note_work(inner);
                 self.emit(Event::BundleEnd(Err(err.for_bundle(name))));
             }
         }
@@ -448,6 +473,7 @@ impl Session {
         if matches!(&outcome, Outcome::Failed(e) if e.code == E_EXT_DIED) && b.infos.clear_backup_data {
             let _ = engine::restore::clear_work_area(&b.installed.sandbox);
         }
+        super::residue::unmark(&self.device, &b.installed.name);
         if !released {
             let ev = match outcome {
                 // A cancelled bundle ends without error, as on the device.
@@ -477,6 +503,7 @@ impl Session {
             return Err(BizError::with_detail(E_INVAL, "a size scan is already running"));
         }
         inner.size_scan = true;
+        self.note_work(&inner);
         let me = self.clone();
         std::thread::Builder::new()
             .name("size-scan".into())
@@ -490,12 +517,14 @@ impl Session {
                 // let the event loop go.
                 let mut inner = me.lock();
                 inner.size_scan = false;
+                me.note_work(&inner);
                 if !inner.released {
                     me.emit(Event::BackupSizeReport(last));
                 }
             })
             .map_err(|e| {
                 inner.size_scan = false;
+                self.note_work(&inner);
                 BizError::from_io(&e)
             })?;
         Ok(())
@@ -532,104 +561,6 @@ impl Session {
             }
             None => false,
         }
-    }
-
-    // ---- cancel and release ---------------------------------------------------------------
-
-    fn cancel(self: &Arc<Self>, bundle: &str) -> i32 {
-        let inner = self.lock();
-        match inner.bundles.get(bundle) {
-            None => E_CANCEL_NO_TASK,
-            Some(b) if b.state == State::Waiting => E_CANCEL_UNSTARTED,
-            Some(b) => {
-                b.control.mark_cancelled();
-                if self.kind == SessionKind::Restore && b.state == State::Running {
-                    // Nothing runs for a restore bundle awaiting files: end it here.
-                    let name = bundle.to_string();
-                    drop(inner);
-                    let _ = self.sandbox_of(&name).map(|s| engine::restore::clear_work_area(&s));
-                    self.finish(&name, Outcome::Stopped);
-                }
-                0
-            }
-        }
-    }
-
-    fn sandbox_of(&self, bundle: &str) -> Option<std::path::PathBuf> {
-        self.lock().bundles.get(bundle).map(|b| b.installed.sandbox.clone())
-    }
-
-    /// The service died (`StopService`): every bundle stops at once, whatever its state, its
-    /// extension is killed and its temp data removed; the client gets `onBackupServiceDied`
-    /// and no other event after it.
-    pub fn service_died(self: &Arc<Self>) {
-        let mut inner = self.lock();
-        if self.dead.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        inner.released = true;
-        inner.finishing_after_release = false;
-        let mut work_areas = Vec::new();
-        for (_, b) in std::mem::take(&mut inner.bundles) {
-            b.control.mark_released();
-            if let Some(host) = &b.host {
-                host.kill();
-            }
-            // A published restore unpacks from its work area until it is done (staged, so
-            // the app's data is never half-restored); it clears that area itself.
-            if b.state != State::Publishing {
-                work_areas.push(b.installed.sandbox.clone());
-            }
-        }
-        drop(self.wait_for_backup_workers(inner));
-        for sandbox in work_areas {
-            let _ = engine::restore::clear_work_area(&sandbox);
-        }
-        self.emit(Event::ServiceDied);
-    }
-
-    /// Ends the session as the reference does: backup bundles are dropped at once without
-    /// events; restore bundles that already published are allowed to finish.
-    pub fn release(self: &Arc<Self>) {
-        let mut inner = self.lock();
-        if inner.released {
-            return;
-        }
-        inner.released = true;
-        let names: Vec<String> = inner.bundles.keys().cloned().collect();
-        for name in names {
-            let b = &inner.bundles[&name];
-            if b.state == State::Publishing {
-                inner.finishing_after_release = true;
-                continue;
-            }
-            b.control.mark_released();
-            if b.state == State::Waiting || self.kind == SessionKind::Restore {
-                let b = inner.bundles.remove(&name).expect("listed above");
-                if b.state == State::Running {
-                    let _ = engine::restore::clear_work_area(&b.installed.sandbox);
-                }
-                // Restore workers are not waited for below: stop the app's host here, so no
-                // extension outlives release().
-                if let Some(host) = &b.host {
-                    host.kill();
-                }
-            }
-        }
-        let inner = self.wait_for_backup_workers(inner);
-        if inner.bundles.is_empty() {
-            self.core.deactivate(self);
-        }
-    }
-
-    /// Backup workers notice a stop flag between files; waits for them, so no spool file or
-    /// fd outlives `release()` or the service's death. Restore workers are not waited for: an
-    /// unpack that already started is allowed to finish.
-    fn wait_for_backup_workers<'a>(&self, mut inner: MutexGuard<'a, Inner>) -> MutexGuard<'a, Inner> {
-        while inner.workers > 0 && self.kind != SessionKind::Restore {
-            inner = self.workers_done.wait_timeout(inner, Duration::from_millis(100)).unwrap().0;
-        }
-        inner
     }
 }
 

@@ -49,9 +49,7 @@ impl Session {
 
     pub(super) fn open_handle(sandbox: &std::path::Path, bundle: &str, uri: &str) -> Result<FileOut, BizError> {
         match engine::restore::create_handle(sandbox, uri) {
-            Ok((data, report)) => {
-                Ok(FileOut { bundle_name: bundle.to_string(), uri: uri.to_string(), fd: data.into(), manifest_fd: Some(report.into()) })
-            }
+            Ok((data, report)) => Ok(FileOut::new(bundle, uri, data.into(), Some(report.into()))),
             Err(e) => Err(BizError::from_io(&e).for_bundle(bundle)),
         }
     }
