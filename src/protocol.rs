@@ -261,6 +261,12 @@ pub enum ServiceMessage {
     },
     /// The session ended normally (released or detached, and drained): not a death.
     Ended,
+    /// A line of a bundle's extension console output: the client writes it to its own stderr,
+    /// where the app's output went when the service lived in the caller's process.
+    AppLog {
+        bundle: String,
+        line: String,
+    },
 }
 
 /// What a client sends on a connection: the first message says what the connection is for.

@@ -363,6 +363,7 @@ fn read_until_closed(link: &Link, receiver: Arc<dyn Receiver>, root: &Path, toke
                 }
             }
             Ok(Some(ServiceMessage::Ended)) => ended = true,
+            Ok(Some(ServiceMessage::AppLog { bundle, line })) => eprintln!("[{bundle}] {line}"),
             Ok(Some(ServiceMessage::Opened(_))) => {}
             Ok(None) => break,
             Err(e) => {

@@ -124,9 +124,13 @@ fn spawn_orphan_proof(mut cmd: Command) -> io::Result<Child> {
     rx.recv().map_err(|_| io::Error::other("the extension spawner stopped"))?
 }
 
+/// Where the lines an app writes to its console go (its session's client).
+pub type AppLogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
 impl Host {
-    /// Starts the bundle's extension host. `entry` is the app's module (absolute).
-    pub fn spawn(bundle: &InstalledBundle, entry: &std::path::Path, bundle_version: &Value) -> io::Result<Host> {
+    /// Starts the bundle's extension host. `entry` is the app's module (absolute); the app's
+    /// console output goes to `log`.
+    pub fn spawn(bundle: &InstalledBundle, entry: &std::path::Path, bundle_version: &Value, log: AppLogSink) -> io::Result<Host> {
         let mut cmd = Command::new(node_binary());
         cmd.arg(host_script()?)
             .env("BACKUP_EXT_BUNDLE", &bundle.name)
@@ -144,8 +148,7 @@ impl Host {
         let s = shared.clone();
         std::thread::Builder::new().name(format!("ext-out-{}", bundle.name)).spawn(move || read_protocol(stdout, &s))?;
         let s = shared.clone();
-        let name = bundle.name.clone();
-        std::thread::Builder::new().name(format!("ext-err-{}", bundle.name)).spawn(move || forward_stderr(stderr, &s, &name))?;
+        std::thread::Builder::new().name(format!("ext-err-{}", bundle.name)).spawn(move || forward_stderr(stderr, &s, &*log))?;
         Ok(Host {
             bundle: bundle.name.clone(),
             stdin: Mutex::new(child.stdin.take()),
@@ -314,14 +317,14 @@ fn error_text(e: &Value) -> String {
     }
 }
 
-/// The app's console output: kept (last lines) for error messages and passed on to our
-/// stderr with the bundle's name, unless `BACKUP_EXTENSION_LOG=off`.
-fn forward_stderr(stderr: std::process::ChildStderr, shared: &Shared, bundle: &str) {
+/// The app's console output: kept (last lines) for error messages and passed on to `log`,
+/// unless `BACKUP_EXTENSION_LOG=off`.
+fn forward_stderr(stderr: std::process::ChildStderr, shared: &Shared, log: &(dyn Fn(&str) + Send + Sync)) {
     let quiet = crate::settings::var("BACKUP_EXTENSION_LOG").is_some_and(|v| v == "off");
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
         if !quiet {
-            eprintln!("[{bundle}] {line}");
+            log(&line);
         }
         let mut st = shared.lock();
         if st.stderr_tail.len() >= 5 {

@@ -227,7 +227,10 @@ impl Service {
             Some(host) => ask(&host),
             None => {
                 let version = serde_json::json!({"code": b.version_code, "name": b.version_name});
-                let host = extension::Host::spawn(&b, &b.bundle_dir.join(src), &version).ok()?;
+                // No session to send its console output to: it goes to the service's log.
+                let name = b.name.clone();
+                let log: extension::AppLogSink = std::sync::Arc::new(move |line: &str| eprintln!("[{name}] {line}"));
+                let host = extension::Host::spawn(&b, &b.bundle_dir.join(src), &version, log).ok()?;
                 host.wait_ready(extension::connect_timeout()).ok()?;
                 let answer = ask(&host);
                 host.stop(std::time::Duration::from_secs(1));

@@ -74,6 +74,9 @@ impl Link {
             }
             // The client sees its connection break: that is the service's death to it.
             Outgoing::Died => self.conn.shutdown(),
+            Outgoing::AppLog { bundle, line } => {
+                let _ = self.conn.send(&ServiceMessage::AppLog { bundle, line });
+            }
         }
     }
 }

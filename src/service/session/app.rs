@@ -21,7 +21,12 @@ impl Session {
             }
             let installed = &b.installed;
             let entry = installed.bundle_dir.join(installed.extension.as_ref().and_then(|e| e.src_entry.clone()).unwrap_or_default());
-            match Host::spawn(installed, &entry, &b.version()) {
+            // The app's console output goes to the session's client, as it did when the
+            // service lived in the caller's process.
+            let sink = self.sink.clone();
+            let bundle = name.clone();
+            let log: AppLogSink = Arc::new(move |line: &str| sink(Outgoing::AppLog { bundle: bundle.clone(), line: line.to_string() }));
+            match Host::spawn(installed, &entry, &b.version(), log) {
                 Ok(h) => b.host.insert(Arc::new(h)).clone(),
                 Err(e) => {
                     return Outcome::BootFailed(BizError::with_detail(

@@ -18,7 +18,7 @@ use crate::error::*;
 use crate::protocol::{Baseline, BundleRequest, Event, FileOut, SessionKind, SessionReply, SessionRequest, WireFd};
 
 use super::capabilities::{self, RemoteBundle};
-use super::extension::{connect_timeout, Host, ReadyError};
+use super::extension::{connect_timeout, AppLogSink, Host, ReadyError};
 use super::hooks::{self, error_result_json, run_hook, ExtTimer, HookEnd, ReleaseScenario};
 use super::infos::BundleInfos;
 use super::rate::RateLimiter;
@@ -43,6 +43,8 @@ pub enum Outgoing {
     Ended,
     /// The service died under the session: its client must learn it, and nothing follows.
     Died,
+    /// A line the bundle's app wrote to its console.
+    AppLog { bundle: String, line: String },
 }
 
 /// Where a session's output goes: its client's connection.
