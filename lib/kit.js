@@ -15,3 +15,7 @@ Object.defineProperty(kit, 'backup', {
 })
 kit.default = kit
 module.exports = kit
+// Names for Node's ES-module import of this CommonJS file (its lexer reads this form without
+// running it; the getter above is invisible to it), so `import { backup } from 'backup/kit'` works.
+// eslint-disable-next-line no-constant-binary-expression
+0 && (module.exports = { backup, fileIo, BackupExtensionAbility })
