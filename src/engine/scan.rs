@@ -175,6 +175,8 @@ impl Iterator for Scan {
 /// them by name (one short lookup each instead of the whole path again).
 struct Frame {
     dir: PathBuf,
+    /// The directory's sandbox path, ending in '/': its children's paths are this + name.
+    sandbox_path: String,
     fd: Option<OwnedFd>,
     children: std::vec::IntoIter<Child>,
 }
@@ -203,18 +205,19 @@ struct Walk {
 /// What the walk leaves out: the service's work area, excluded paths, paths too long.
 struct Filter {
     sandbox: PathBuf,
-    work_area: PathBuf,
+    /// The work area's sandbox path ("/data/storage/el2/base/.backup").
+    work_area: String,
     excludes: std::sync::Arc<Excludes>,
 }
 
 impl Filter {
-    /// The entry at `path`, whose directory listing says `is_dir` (else a regular file), or
-    /// `None` when it is skipped (a skipped directory with everything in it).
-    fn visit(&self, path: PathBuf, is_dir: bool, parent: Option<&OwnedFd>) -> Option<ScanEntry> {
-        if path.starts_with(&self.work_area) {
+    /// The entry at `path` (sandbox path `sp`, which ends in '/' for a directory), whose
+    /// directory listing says `is_dir` (else a regular file), or `None` when it is skipped (a
+    /// skipped directory with everything in it).
+    fn visit(&self, path: PathBuf, sp: String, is_dir: bool, parent: Option<&OwnedFd>) -> Option<ScanEntry> {
+        if sp.strip_prefix(&self.work_area).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
             return None;
         }
-        let sp = sandbox_path_of(&self.sandbox, &path, is_dir)?;
         if sp.len() >= PATH_MAX || self.excludes.excluded(&sp) {
             return None;
         }
@@ -237,13 +240,13 @@ impl Filter {
 
 impl Walk {
     fn new(sandbox: &Path, root: PathBuf, excludes: std::sync::Arc<Excludes>) -> Walk {
-        let filter = Filter { sandbox: sandbox.to_path_buf(), work_area: sandbox.join(WORK_AREA), excludes };
+        let filter = Filter { sandbox: sandbox.to_path_buf(), work_area: format!("/{WORK_AREA}"), excludes };
         Walk { filter, root: Some(root), stack: Vec::new() }
     }
 
     fn found(&mut self, e: ScanEntry) -> ScanEntry {
         if e.is_dir {
-            self.stack.push(list_dir(&e.fs_path));
+            self.stack.push(list_dir(&e.fs_path, &e.sandbox_path));
         }
         e
     }
@@ -255,8 +258,10 @@ impl Iterator for Walk {
     fn next(&mut self) -> Option<ScanEntry> {
         if let Some(root) = self.root.take() {
             let is_dir = std::fs::symlink_metadata(&root).map(|m| m.is_dir()).unwrap_or(false);
-            if let Some(e) = self.filter.visit(root, is_dir, None) {
-                return Some(self.found(e));
+            if let Some(sp) = sandbox_path_of(&self.filter.sandbox, &root, is_dir) {
+                if let Some(e) = self.filter.visit(root, sp, is_dir, None) {
+                    return Some(self.found(e));
+                }
             }
         }
         loop {
@@ -265,7 +270,15 @@ impl Iterator for Walk {
                 self.stack.pop();
                 continue;
             };
-            if let Some(e) = self.filter.visit(frame.dir.join(&child.name), child.is_dir, frame.fd.as_ref()) {
+            // Names that are not UTF-8 have no sandbox path: skipped, with what is under them.
+            let Some(name) = child.name.to_str() else { continue };
+            let mut sp = String::with_capacity(frame.sandbox_path.len() + name.len() + 1);
+            sp.push_str(&frame.sandbox_path);
+            sp.push_str(name);
+            if child.is_dir {
+                sp.push('/');
+            }
+            if let Some(e) = self.filter.visit(frame.dir.join(name), sp, child.is_dir, frame.fd.as_ref()) {
                 return Some(self.found(e));
             }
         }
@@ -275,7 +288,7 @@ impl Iterator for Walk {
 /// A directory's regular files and subdirectories, sorted as their sandbox paths sort: by
 /// name, a directory's name counting its trailing '/' (so "a.b/" comes before "a/", as
 /// '.' < '/'). Nothing when it cannot be read.
-fn list_dir(dir: &Path) -> Frame {
+fn list_dir(dir: &Path, sandbox_path: &str) -> Frame {
     let fd = open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
     let mut children: Vec<Child> = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -288,7 +301,7 @@ fn list_dir(dir: &Path) -> Frame {
         }
     }
     children.sort_unstable_by(|a, b| a.sort_key().cmp(b.sort_key()));
-    Frame { dir: dir.to_path_buf(), fd, children: children.into_iter() }
+    Frame { dir: dir.to_path_buf(), sandbox_path: sandbox_path.to_string(), fd, children: children.into_iter() }
 }
 
 /// lstat of `path`, by its name relative to `parent` when the directory's fd is at hand.
