@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::anon::{anonymous_file, reopen_read_only};
 use super::manage::{write_manage, Information, ManageEntry, Stat, TimeSpec};
-use super::part_file::PartFile;
+use super::part_file::{PartFile, BUFFER_BYTES};
 use super::scan::Scan;
 use super::tar_write::TarWriter;
 use super::{EngineError, Flow, Output, ScanEntry, BIG_FILE_THRESHOLD, PACK_THREADS, TAR_SLICE_BYTES, TAR_SLICE_FILES};
@@ -150,7 +150,9 @@ pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn Fn
                 scope.spawn(|| pack_parts(&queued, &job.spool_dir, &stop));
             }
             // A packer only goes away after `jobs` is dropped, below.
-            let _ = jobs.send(PackJob { entries, reply });
+            // Content plus a header and padding per entry, and the end of the archive.
+            let buffer = entries.iter().map(|e| e.size + 1536).sum::<u64>() + 1024;
+            let _ = jobs.send(PackJob { entries, buffer, reply });
             out.queue.push_back(Pending::Part(result));
         };
         let result = (|| {
@@ -196,6 +198,8 @@ fn tar_err(e: io::Error) -> EngineError {
 /// A planned part for a packer, and where its result goes.
 struct PackJob {
     entries: Vec<ScanEntry>,
+    /// About the bytes of the part: its buffer need not be larger.
+    buffer: u64,
     reply: mpsc::SyncSender<io::Result<Packed>>,
 }
 
@@ -271,10 +275,13 @@ impl InOrder<'_> {
 /// A packer: takes planned parts until there are no more, reusing one buffer and the fd of
 /// the directory it reads from.
 fn pack_parts(jobs: &Mutex<mpsc::Receiver<PackJob>>, spool_dir: &Path, stop: &AtomicBool) {
-    let mut buf = PartFile::new_buffer();
+    let mut buf: Box<[u8]> = Box::new([]);
     let mut opener = Opener::default();
     loop {
         let Ok(job) = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() else { return };
+        if buf.len() < job.buffer.min(BUFFER_BYTES as u64) as usize {
+            buf = PartFile::new_buffer(job.buffer);
+        }
         let (result, back) = pack_part(&job.entries, spool_dir, buf, &mut opener, stop);
         buf = back;
         let _ = job.reply.send(result);
@@ -314,7 +321,7 @@ fn pack_part(
     let size = w.written() + 1024;
     let (file, buf) = match w.finish().and_then(PartFile::into_parts) {
         Ok(x) => x,
-        Err(e) => return (Err(e), PartFile::new_buffer()),
+        Err(e) => return (Err(e), PartFile::new_buffer(BUFFER_BYTES as u64)),
     };
     let done = filled.and_then(|()| reopen_read_only(&file)).map(|file| Packed { file, size, files, dirs, bytes });
     (done, buf)

@@ -9,8 +9,10 @@ use std::os::fd::AsRawFd;
 
 use super::tar_write::ContentSink;
 
-/// The buffer: a part is written in writes of this size.
+/// The largest buffer: a part is written in writes of this size.
 pub const BUFFER_BYTES: usize = 1 << 20;
+/// The smallest: a bundle of a few small files need not zero a megabyte.
+const MIN_BUFFER_BYTES: usize = 16 * 1024;
 /// Content at least this long goes through `copy_file_range`; shorter content is read into
 /// the buffer, where one read costs less than the flush and the copy call it would take.
 pub const KERNEL_COPY_MIN: u64 = 64 * 1024;
@@ -31,8 +33,9 @@ impl PartFile {
         PartFile { file, buf, filled: 0, kernel_copy: true }
     }
 
-    pub fn new_buffer() -> Box<[u8]> {
-        vec![0u8; BUFFER_BYTES].into_boxed_slice()
+    /// A buffer for a part of about `bytes` (headers included), within the sizes above.
+    pub fn new_buffer(bytes: u64) -> Box<[u8]> {
+        vec![0u8; bytes.clamp(MIN_BUFFER_BYTES as u64, BUFFER_BYTES as u64) as usize].into_boxed_slice()
     }
 
     /// The file (everything written and flushed) and the buffer for the next part.
@@ -135,7 +138,7 @@ mod tests {
         let big: Vec<u8> = (0..KERNEL_COPY_MIN as usize * 3 + 5).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(dir.join("big"), &big).unwrap();
         std::fs::write(dir.join("small"), b"hello").unwrap();
-        let mut p = PartFile::new(super::super::anon::anonymous_file(&dir).unwrap(), PartFile::new_buffer());
+        let mut p = PartFile::new(super::super::anon::anonymous_file(&dir).unwrap(), PartFile::new_buffer(u64::MAX));
         p.write_all(b"head").unwrap();
         assert_eq!(p.copy_from(&File::open(dir.join("small")).unwrap(), 100).unwrap(), 5, "stops at the end of the file");
         assert_eq!(p.copy_from(&File::open(dir.join("big")).unwrap(), big.len() as u64 - 5).unwrap(), big.len() as u64 - 5);
