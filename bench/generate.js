@@ -196,9 +196,88 @@ function ensureData({ spec = specFor(), force = false, log = () => {} } = {}) {
   return { id, dir, root, spec, bundles: { small: describe('small'), large: describe('large') } }
 }
 
-module.exports = { ensureData, specFor, smallFiles, FILES_REL, writeRandomFile }
+// ---- the scale set (bench/run.js --scale) ----------------------------------------------------
+//
+// Kept apart from the set above (bench/data/scale-<id>/, regenerated only when its own spec
+// changes), as it takes minutes to make: bundle M (com.bench.million), 1,000,000 files of
+// 100–500 bytes in 1,000 directories (about 4 GB of disk as 4 KiB blocks, 1 GB as a tarball),
+// and 1,000 bundles com.bench.n0000… of 3 such files each, for a session of 1,000 bundles.
+// A directory's files are slices of one keystream, so making a file costs one write.
+
+const SCALE_VERSION = 1
+
+function scaleSpecFor() {
+  return {
+    generator: SCALE_VERSION,
+    million: { bundle: 'com.bench.million', files: 1000000, dirs: 1000, minSize: 100, maxSize: 500, seed: 'bench-million' },
+    bundles: { prefix: 'com.bench.n', count: 1000, files: 3, minSize: 100, maxSize: 500, seed: 'bench-bundles' },
+  }
+}
+
+/** Writes `count` files of minSize..maxSize bytes into `dir` (f000000.bin …); returns their bytes. */
+function writeSmallDir(dir, { count, first, minSize, maxSize, seed }, rnd) {
+  fs.mkdirSync(dir, { recursive: true })
+  const sizes = Array.from({ length: count }, () => minSize + Math.floor(rnd() * (maxSize - minSize + 1)))
+  const total = sizes.reduce((a, b) => a + b, 0)
+  const bytes = keystream(seed, path.relative(DATA_DIR, dir).split(path.sep).slice(1).join("/")).update(Buffer.alloc(total))
+  let off = 0
+  sizes.forEach((size, i) => {
+    const file = path.join(dir, `f${String(first + i).padStart(7, '0')}.bin`)
+    fs.writeFileSync(file, bytes.subarray(off, off + size), { mode: 0o644 })
+    fs.utimesSync(file, MTIME, MTIME)
+    off += size
+  })
+  return total
+}
+
+/**
+ * Makes sure the scale set exists; returns { dir, root, million: {bundle, sandbox, tree,
+ * tarball, files, bytes}, bundles: { names, files, bytes } }.
+ */
+function ensureScaleData({ log = () => {} } = {}) {
+  const spec = scaleSpecFor()
+  const dir = path.join(DATA_DIR, `scale-${idOf(spec)}`)
+  const marker = path.join(dir, 'spec.json')
+  const root = path.join(dir, 'device')
+  const m = spec.million
+  const n = spec.bundles
+  const names = Array.from({ length: n.count }, (_, i) => `${n.prefix}${String(i).padStart(4, '0')}`)
+  if (!(fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === JSON.stringify(spec, null, 2))) {
+    for (const name of fs.existsSync(DATA_DIR) ? fs.readdirSync(DATA_DIR) : []) {
+      if (/^scale-[0-9a-f]{12}$/.test(name)) fs.rmSync(path.join(DATA_DIR, name), { recursive: true, force: true })
+    }
+    const t0 = process.hrtime.bigint()
+    log(`generating the scale set in ${dir} (1,000,000 files and 1,000 bundles; a few minutes) …`)
+    const sandbox = installMeta(root, m.bundle)
+    const rnd = prng(`${m.seed}:sizes`)
+    const perDir = m.files / m.dirs
+    let bytes = 0
+    for (let d = 0; d < m.dirs; d++) {
+      const sub = path.join(sandbox, FILES_REL, `d${String(d).padStart(4, '0')}`)
+      bytes += writeSmallDir(sub, { ...m, count: perDir, first: d * perDir }, rnd)
+    }
+    execFileSync('tar', ['-C', sandbox, '-cf', path.join(dir, 'million.tar'), FILES_REL])
+    let nBytes = 0
+    const nRnd = prng(`${n.seed}:sizes`)
+    for (const name of names) nBytes += writeSmallDir(path.join(installMeta(root, name), FILES_REL), { ...n, count: n.files, first: 0 }, nRnd)
+    fs.writeFileSync(path.join(dir, 'sizes.json'), JSON.stringify({ million: bytes, bundles: nBytes }))
+    fs.writeFileSync(marker, JSON.stringify(spec, null, 2))
+    log(`  done in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s`)
+  }
+  const sizes = JSON.parse(fs.readFileSync(path.join(dir, 'sizes.json'), 'utf8'))
+  const sandbox = path.join(root, 'apps', m.bundle)
+  return {
+    dir,
+    root,
+    million: { bundle: m.bundle, sandbox, tree: path.join(sandbox, FILES_REL), tarball: path.join(dir, 'million.tar'), files: m.files, bytes: sizes.million },
+    bundles: { names, files: n.count * n.files, bytes: sizes.bundles },
+  }
+}
+
+module.exports = { ensureData, ensureScaleData, specFor, smallFiles, FILES_REL, writeRandomFile, installMeta }
 
 if (require.main === module) {
   const data = ensureData({ force: process.argv.includes('--force'), log: (m) => console.error(m) })
   console.log(data.root)
+  if (process.argv.includes('--scale')) console.log(ensureScaleData({ log: (m) => console.error(m) }).root)
 }

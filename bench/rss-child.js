@@ -1,18 +1,23 @@
 'use strict'
 // Run by bench/run.js in a child process of its own, so that its peak RSS (VmHWM) is that
-// of a Node process doing nothing but this: `node bench/rss-child.js backup <bundle>` backs
-// the bundle up through the API, reading every fd to EOF; `idle` only loads the addon.
-// Prints one JSON line: { peakRss (bytes), files, bytes, errors }.
+// of a Node process doing nothing but this:
+//   node bench/rss-child.js backup <bundle>[,<bundle>…] [saveDir]   back up through the API, reading every fd to EOF
+//   node bench/rss-child.js restore <bundle> <inDir>                 restore what a backup saved in inDir
+//   node bench/rss-child.js idle                                     only load the addon
+// Prints one JSON line: { peakRss (bytes), seconds (the API work alone), files, bytes, errors }.
 
-const { runBackup, peakRss, backup } = require('./api')
+const { runBackup, runRestore, peakRss, backup } = require('./api')
 
 async function main() {
-  const [mode, bundle] = process.argv.slice(2)
+  const [mode, list, dir] = process.argv.slice(2)
   let stats = { files: 0, bytes: 0, errors: [] }
-  if (mode === 'backup') stats = await runBackup({ bundles: [bundle] })
-  else if (mode !== 'idle') throw new Error(`unknown mode ${mode}`)
-  else backup.getBackupVersion()
-  process.stdout.write(JSON.stringify({ peakRss: peakRss(), ...stats }) + '\n')
+  const t0 = process.hrtime.bigint()
+  if (mode === 'backup') stats = await runBackup({ bundles: list.split(','), saveDir: dir })
+  else if (mode === 'restore') stats = await runRestore({ bundles: list.split(','), inDir: dir })
+  else if (mode === 'idle') backup.getBackupVersion()
+  else throw new Error(`unknown mode ${mode}`)
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  process.stdout.write(JSON.stringify({ peakRss: peakRss(), seconds, ...stats }) + '\n')
 }
 
 main().catch((e) => {

@@ -1,19 +1,27 @@
 //! A full backup of one bundle: scan, big files as themselves, small files packed into
 //! `part.<N>.tar`, then `manage.json`, each handed to the sink as soon as it is ready.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 
 use sha2::{Digest, Sha256};
 
 use super::anon::{anonymous_file, reopen_read_only};
 use super::manage::{write_manage, Information, ManageEntry, Stat, TimeSpec};
-use super::scan::scan;
+use super::part_file::{PartFile, BUFFER_BYTES};
+use super::scan::Scan;
 use super::tar_write::TarWriter;
-use super::{EngineError, Flow, Output, ScanEntry, BIG_FILE_THRESHOLD, TAR_SLICE_BYTES, TAR_SLICE_FILES};
+use super::{EngineError, Flow, Output, ScanEntry, BIG_FILE_THRESHOLD, PACK_THREADS, TAR_SLICE_BYTES, TAR_SLICE_FILES};
 
 #[derive(Debug, Clone)]
 pub struct BackupJob {
@@ -81,31 +89,6 @@ impl BigNames {
     }
 }
 
-/// A tar part being filled in an anonymous spool file.
-struct Part {
-    writer: TarWriter<BufWriter<File>>,
-    content: u64,
-}
-
-impl Part {
-    fn new(spool_dir: &std::path::Path) -> io::Result<Part> {
-        let f = anonymous_file(spool_dir)?;
-        Ok(Part { writer: TarWriter::new(BufWriter::with_capacity(1 << 20, f)), content: 0 })
-    }
-
-    fn full(&self) -> bool {
-        self.content >= TAR_SLICE_BYTES || self.writer.entries() >= TAR_SLICE_FILES
-    }
-
-    /// Closes the archive and returns a read-only fd from offset 0 plus its size.
-    fn close(self) -> io::Result<(File, u64)> {
-        let size = self.writer.written() + 1024;
-        let buf = self.writer.finish()?;
-        let f = buf.into_inner().map_err(|e| e.into_error())?;
-        Ok((reopen_read_only(&f)?, size))
-    }
-}
-
 /// A big file's `manage.json` entry (counted in the summary): restored to its own path; a
 /// `.tar` of the app's own is flagged so it is never untarred.
 pub(crate) fn big_file_entry(uri: &str, e: &ScanEntry, summary: &mut BackupSummary) -> ManageEntry {
@@ -132,69 +115,394 @@ fn tar_manage_entry(name: &str, size: u64) -> ManageEntry {
 }
 
 /// Runs the backup, calling `sink` for every output in send order: big files as the walk
-/// meets them, each tar part as it is closed, `manage.json` last. Returns `Err(Stopped)` as
+/// meets them, each tar part once it is full, `manage.json` last. Returns `Err(Stopped)` as
 /// soon as the sink says stop.
 pub fn run_full(job: &BackupJob, sink: &mut dyn FnMut(Output) -> Flow) -> Result<BackupSummary, EngineError> {
-    let entries = scan(&job.sandbox, &job.includes, &job.excludes).map_err(|e| EngineError::Tar(e.to_string()))?;
-    let mut summary = BackupSummary::default();
-    let mut manage: Vec<ManageEntry> = Vec::new();
-    let mut names = BigNames::new(true);
-    let mut part: Option<Part> = None;
-    let tar_err = |e: io::Error| EngineError::Tar(e.to_string());
+    run_full_sliced(job, Slices { bytes: TAR_SLICE_BYTES, files: TAR_SLICE_FILES }, sink)
+}
 
-    let mut emit = |out: Output| match sink(out) {
-        Flow::Continue => Ok(()),
-        Flow::Stop => Err(EngineError::Stopped),
-    };
+/// When a part is full: at `bytes` of content or `files` entries (smaller in tests).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slices {
+    pub bytes: u64,
+    pub files: usize,
+}
 
-    for e in &entries {
-        if !e.is_dir && e.size > BIG_FILE_THRESHOLD {
-            let Some(file) = open_app_file(e).map_err(tar_err)? else { continue };
-            let uri = names.name(&e.sandbox_path);
-            manage.push(big_file_entry(&uri, e, &mut summary));
-            emit(Output { uri, file, report: None })?;
-            continue;
-        }
-        let p = match part.as_mut() {
-            Some(p) => p,
-            None => part.insert(Part::new(&job.spool_dir).map_err(tar_err)?),
+/// The backup with these part limits. The walk streams; the calling thread plans the parts
+/// from it (the same cut as packing one after the other: a part is full when its scanned
+/// content or entry count reaches the limit), `PACK_THREADS` packers fill up to that many
+/// parts at once, and the outputs go to the sink in the order of the walk, so what is sent
+/// is what a single packer would send. (Only a file that vanishes between the scan and its
+/// packing still counts toward its part's limits.)
+pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn FnMut(Output) -> Flow) -> Result<BackupSummary, EngineError> {
+    let walk = Scan::new(&job.sandbox, &job.includes, &job.excludes).map_err(tar_err)?;
+    let stop = AtomicBool::new(false);
+    let (jobs, queued) = mpsc::channel::<PackJob>();
+    let queued = Mutex::new(queued);
+    let mut out =
+        InOrder { sink, summary: BackupSummary::default(), manage: Vec::new(), names: BigNames::new(true), queue: VecDeque::new() };
+    std::thread::scope(|scope| {
+        let mut packers = 0;
+        let mut submit = |entries: Vec<ScanEntry>, out: &mut InOrder| {
+            let (reply, result) = mpsc::sync_channel(1);
+            if packers < PACK_THREADS {
+                packers += 1;
+                scope.spawn(|| pack_parts(&queued, &job.spool_dir, &stop));
+            }
+            // A packer only goes away after `jobs` is dropped, below.
+            // Content plus a header and padding per entry, and the end of the archive.
+            let buffer = entries.iter().map(|e| e.size + 1536).sum::<u64>() + 1024;
+            let _ = jobs.send(PackJob { entries, buffer, reply });
+            out.queue.push_back(Pending::Part(result));
         };
-        if e.is_dir {
-            p.writer.append_dir(e).map_err(tar_err)?;
-            summary.dirs += 1;
-        } else {
-            let Some(mut f) = open_app_file(e).map_err(tar_err)? else { continue };
-            p.writer.append_file(e, &mut f).map_err(tar_err)?;
-            p.content += e.size;
-            summary.files += 1;
-            summary.bytes += e.size;
-        }
-        if p.full() {
-            let uri = format!("part.{}.tar", summary.parts);
-            let (file, size) = part.take().expect("part exists").close().map_err(tar_err)?;
-            summary.parts += 1;
-            manage.push(tar_manage_entry(&uri, size));
-            emit(Output { uri, file, report: None })?;
-        }
-    }
-    if let Some(p) = part.take() {
-        let uri = format!("part.{}.tar", summary.parts);
-        let (file, size) = p.close().map_err(tar_err)?;
-        summary.parts += 1;
-        manage.push(tar_manage_entry(&uri, size));
-        emit(Output { uri, file, report: None })?;
-    }
-
+        let result = (|| {
+            let mut plan: Vec<ScanEntry> = Vec::new();
+            let mut content = 0u64;
+            for e in walk {
+                if !e.is_dir && e.size > BIG_FILE_THRESHOLD {
+                    out.queue.push_back(Pending::Big(e));
+                } else {
+                    content += e.size;
+                    plan.push(e);
+                    if content >= slices.bytes || plan.len() >= slices.files {
+                        submit(std::mem::take(&mut plan), &mut out);
+                        content = 0;
+                    }
+                }
+                // Send what is ready; wait for the oldest part when enough are in hand.
+                out.send_ready(PACK_THREADS + 1)?;
+            }
+            if !plan.is_empty() {
+                submit(plan, &mut out);
+            }
+            out.send_ready(0)
+        })();
+        stop.store(result.is_err(), Ordering::Relaxed);
+        drop(jobs);
+        result
+    })?;
+    let InOrder { sink, summary, manage, .. } = out;
     let mut f = anonymous_file(&job.spool_dir).map_err(tar_err)?;
     write_manage(&manage, &mut BufWriter::new(&mut f)).map_err(tar_err)?;
     let file = reopen_read_only(&f).map_err(tar_err)?;
-    emit(Output { uri: "manage.json".into(), file, report: None })?;
-    Ok(summary)
+    match sink(Output { uri: "manage.json".into(), file, report: None }) {
+        Flow::Continue => Ok(summary),
+        Flow::Stop => Err(EngineError::Stopped),
+    }
+}
+
+fn tar_err(e: io::Error) -> EngineError {
+    EngineError::Tar(e.to_string())
+}
+
+/// A planned part for a packer, and where its result goes.
+struct PackJob {
+    entries: Vec<ScanEntry>,
+    /// About the bytes of the part: its buffer need not be larger.
+    buffer: u64,
+    reply: mpsc::SyncSender<io::Result<Packed>>,
+}
+
+/// A finished part: read-only from offset 0, its size, and what it holds.
+struct Packed {
+    file: File,
+    size: u64,
+    files: u64,
+    dirs: u64,
+    bytes: u64,
+}
+
+/// An output not yet sent, in send order.
+enum Pending {
+    Big(ScanEntry),
+    Part(mpsc::Receiver<io::Result<Packed>>),
+}
+
+/// Sends outputs in walk order as they become ready, and keeps the bundle's index.
+struct InOrder<'s> {
+    sink: &'s mut dyn FnMut(Output) -> Flow,
+    summary: BackupSummary,
+    manage: Vec<ManageEntry>,
+    names: BigNames,
+    queue: VecDeque<Pending>,
+}
+
+impl InOrder<'_> {
+    /// Sends every output at the head of the queue that is ready, waiting for parts still
+    /// being packed while more than `max_parts` are queued.
+    fn send_ready(&mut self, max_parts: usize) -> Result<(), EngineError> {
+        while let Some(head) = self.queue.front() {
+            let must_wait = self.queue.iter().filter(|p| matches!(p, Pending::Part(_))).count() > max_parts;
+            let out = match head {
+                Pending::Big(e) => {
+                    let Some(file) = open_app_file(e).map_err(tar_err)? else {
+                        self.queue.pop_front();
+                        continue;
+                    };
+                    let uri = self.names.name(&e.sandbox_path);
+                    self.manage.push(big_file_entry(&uri, e, &mut self.summary));
+                    Output { uri, file, report: None }
+                }
+                Pending::Part(result) => {
+                    let packed = if must_wait {
+                        result.recv().map_err(|_| EngineError::Tar("a packer stopped".into()))?
+                    } else {
+                        match result.try_recv() {
+                            Ok(p) => p,
+                            Err(mpsc::TryRecvError::Empty) => return Ok(()),
+                            Err(mpsc::TryRecvError::Disconnected) => return Err(EngineError::Tar("a packer stopped".into())),
+                        }
+                    };
+                    let p = packed.map_err(tar_err)?;
+                    let uri = format!("part.{}.tar", self.summary.parts);
+                    self.summary.parts += 1;
+                    self.summary.files += p.files;
+                    self.summary.dirs += p.dirs;
+                    self.summary.bytes += p.bytes;
+                    self.manage.push(tar_manage_entry(&uri, p.size));
+                    Output { uri, file: p.file, report: None }
+                }
+            };
+            self.queue.pop_front();
+            if (self.sink)(out) == Flow::Stop {
+                return Err(EngineError::Stopped);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A packer: takes planned parts until there are no more, reusing one buffer and the fd of
+/// the directory it reads from.
+fn pack_parts(jobs: &Mutex<mpsc::Receiver<PackJob>>, spool_dir: &Path, stop: &AtomicBool) {
+    let mut buf: Box<[u8]> = Box::new([]);
+    let mut opener = Opener::default();
+    loop {
+        let Ok(job) = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() else { return };
+        if buf.len() < job.buffer.min(BUFFER_BYTES as u64) as usize {
+            buf = PartFile::new_buffer(job.buffer);
+        }
+        let (result, back) = pack_part(&job.entries, spool_dir, buf, &mut opener, stop);
+        buf = back;
+        let _ = job.reply.send(result);
+    }
+}
+
+fn pack_part(
+    entries: &[ScanEntry],
+    spool_dir: &Path,
+    buf: Box<[u8]>,
+    opener: &mut Opener,
+    stop: &AtomicBool,
+) -> (io::Result<Packed>, Box<[u8]>) {
+    let file = match anonymous_file(spool_dir) {
+        Ok(f) => f,
+        Err(e) => return (Err(e), buf),
+    };
+    let mut w = TarWriter::new(PartFile::new(file, buf));
+    let (mut files, mut dirs, mut bytes) = (0, 0, 0);
+    let mut fill = || -> io::Result<()> {
+        for e in entries {
+            if stop.load(Ordering::Relaxed) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+            }
+            if e.is_dir {
+                w.append_dir(e)?;
+                dirs += 1;
+            } else if let Some(f) = opener.open(e)? {
+                w.append_file_from(e, &f)?;
+                files += 1;
+                bytes += e.size;
+            }
+        }
+        Ok(())
+    };
+    let filled = fill();
+    let size = w.written() + 1024;
+    let (file, buf) = match w.finish().and_then(PartFile::into_parts) {
+        Ok(x) => x,
+        Err(e) => return (Err(e), PartFile::new_buffer(BUFFER_BYTES as u64)),
+    };
+    let done = filled.and_then(|()| reopen_read_only(&file)).map(|file| Packed { file, size, files, dirs, bytes });
+    (done, buf)
+}
+
+/// Opens the app's files by name relative to an fd of their directory, kept while the files
+/// come from the same one (a part's files come directory by directory): one short lookup per
+/// file instead of a walk of its whole path. Never follows a symlink that replaced a file
+/// after the scan; `None` when the file vanished or is unreadable, as `open_app_file`.
+#[derive(Default)]
+pub(crate) struct Opener {
+    dir: Option<(PathBuf, Option<OwnedFd>)>,
+}
+
+impl Opener {
+    pub(crate) fn open(&mut self, e: &ScanEntry) -> io::Result<Option<File>> {
+        let (Some(parent), Some(name)) = (e.fs_path.parent(), e.fs_path.file_name()) else { return open_app_file(e) };
+        if self.dir.as_ref().is_none_or(|(p, _)| p != parent) {
+            let fd = nix::fcntl::open(parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
+            self.dir = Some((parent.to_path_buf(), fd));
+        }
+        let Some((_, Some(dir))) = &self.dir else { return open_app_file(e) };
+        match nix::fcntl::openat(dir, name, OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+            Ok(fd) => Ok(Some(File::from(fd))),
+            Err(Errno::ENOENT | Errno::EACCES | Errno::EPERM | Errno::ELOOP) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::manage::parse_manage;
+    use crate::engine::scan::scan;
+    use std::io::Read;
+
+    /// A tree whose names sort differently by name and by path ("a.b/" before "a/"), with
+    /// files small, kernel-copied (≥ 64 KiB) and big (sent as themselves), empty
+    /// directories, a long name and a fractional mtime.
+    fn tricky_tree(name: &str) -> PathBuf {
+        let sb = std::env::temp_dir().join(format!("backup-order-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&sb);
+        let files = sb.join("data/storage/el2/base/files");
+        let mut n = 0u32;
+        let mut put = |rel: &str, size: usize| {
+            let p = files.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            n += 1;
+            std::fs::write(&p, (0..size).map(|i| (i as u32 * 31 + n) as u8).collect::<Vec<u8>>()).unwrap();
+        };
+        for d in ["a", "a.b", "a-b", "a b", "ab", "z"] {
+            for f in ["x", "x.y", "x-y", "y"] {
+                put(&format!("{d}/{f}"), 100 + f.len() * 1000);
+            }
+        }
+        put("a.", 10); // a file whose name is a prefix of a directory's
+        put("a/sub/deeper/k", 700);
+        put("mid/kernel.bin", 100 * 1024);
+        put("mid/big.bin", BIG_FILE_THRESHOLD as usize + 1);
+        put("mid/meg.bin", 1 << 20);
+        put(&format!("long/{}/f", "n".repeat(120)), 5);
+        std::fs::create_dir_all(files.join("empty/inner")).unwrap();
+        let t = std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 250_000_000);
+        std::fs::File::options().write(true).open(files.join("z/y")).unwrap().set_modified(t).unwrap();
+        sb
+    }
+
+    fn job(sb: &Path) -> BackupJob {
+        BackupJob {
+            sandbox: sb.to_path_buf(),
+            includes: vec!["data/storage/el2/base/files/".into(), "data/storage/el2/base/files/a/".into()],
+            excludes: vec![],
+            spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
+        }
+    }
+
+    /// What packing one entry after another in scan order sends (the writer before packers
+    /// ran in parallel): the uris and bytes of every output but manage.json.
+    /// Outputs as the client gets them: uri and bytes.
+    type Sent = Vec<(String, Vec<u8>)>;
+
+    fn one_packer(job: &BackupJob, slices: Slices) -> Sent {
+        let mut out = Vec::new();
+        let mut names = BigNames::new(true);
+        let mut part: Option<(TarWriter<Vec<u8>>, u64)> = None;
+        for e in &scan(&job.sandbox, &job.includes, &job.excludes).unwrap() {
+            if !e.is_dir && e.size > BIG_FILE_THRESHOLD {
+                out.push((names.name(&e.sandbox_path), std::fs::read(&e.fs_path).unwrap()));
+                continue;
+            }
+            let (w, content) = part.get_or_insert_with(|| (TarWriter::new(Vec::new()), 0));
+            if e.is_dir {
+                w.append_dir(e).unwrap();
+            } else {
+                w.append_file(e, &mut File::open(&e.fs_path).unwrap()).unwrap();
+                *content += e.size;
+            }
+            if *content >= slices.bytes || w.entries() >= slices.files {
+                out.push((
+                    format!("part.{}.tar", out.iter().filter(|(u, _)| u.starts_with("part.")).count()),
+                    part.take().unwrap().0.finish().unwrap(),
+                ));
+            }
+        }
+        if let Some((w, _)) = part {
+            out.push((format!("part.{}.tar", out.iter().filter(|(u, _)| u.starts_with("part.")).count()), w.finish().unwrap()));
+        }
+        out
+    }
+
+    fn packed(job: &BackupJob, slices: Slices) -> (Sent, Vec<u8>, BackupSummary) {
+        let mut sent = Vec::new();
+        let summary = run_full_sliced(job, slices, &mut |mut o: Output| {
+            let mut bytes = Vec::new();
+            o.file.read_to_end(&mut bytes).unwrap();
+            sent.push((o.uri, bytes));
+            Flow::Continue
+        })
+        .unwrap();
+        let (uri, manage) = sent.pop().unwrap();
+        assert_eq!(uri, "manage.json", "manage.json comes last");
+        (sent, manage, summary)
+    }
+
+    #[test]
+    fn the_walk_streams_entries_in_sandbox_path_order_once_each() {
+        let sb = tricky_tree("walk");
+        let j = job(&sb);
+        let entries = scan(&j.sandbox, &j.includes, &j.excludes).unwrap();
+        let paths: Vec<&str> = entries.iter().map(|e| e.sandbox_path.as_str()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(paths, sorted, "sorted by sandbox path, the nested include's entries once");
+        assert!(paths.iter().position(|p| p.ends_with("/a.b/")) < paths.iter().position(|p| p.ends_with("/a/")));
+        std::fs::remove_dir_all(sb).unwrap();
+    }
+
+    #[test]
+    fn parallel_packers_send_the_bytes_one_packer_sends() {
+        let sb = tricky_tree("bytes");
+        let j = job(&sb);
+        // Small parts, so that several are packed at once and big files fall between them.
+        for slices in [
+            Slices { bytes: 64 * 1024, files: 7 },
+            Slices { bytes: TAR_SLICE_BYTES, files: 3 },
+            Slices { bytes: TAR_SLICE_BYTES, files: TAR_SLICE_FILES },
+        ] {
+            let want = one_packer(&j, slices);
+            let (got, manage, summary) = packed(&j, slices);
+            assert_eq!(got.iter().map(|(u, _)| u).collect::<Vec<_>>(), want.iter().map(|(u, _)| u).collect::<Vec<_>>(), "{slices:?}");
+            for ((uri, g), (_, w)) in got.iter().zip(&want) {
+                assert!(g == w, "{uri} differs ({} bytes against {}) with {slices:?}", g.len(), w.len());
+            }
+            let index = parse_manage(&manage).unwrap();
+            let listed: Vec<(&str, u64)> = index.iter().map(|m| (m.file_name.as_str(), m.information.stat.st_size)).collect();
+            let sent: Vec<(&str, u64)> = got.iter().map(|(u, b)| (u.as_str(), b.len() as u64)).collect();
+            assert_eq!(listed, sent, "manage.json lists every output with its size, in send order");
+            assert_eq!(summary.parts as usize, got.iter().filter(|(u, _)| u.starts_with("part.")).count());
+            assert_eq!(summary.big_files, 1);
+        }
+        std::fs::remove_dir_all(sb).unwrap();
+    }
+
+    #[test]
+    fn a_stop_from_the_sink_ends_the_backup_with_the_packers() {
+        let sb = tricky_tree("stop");
+        let mut calls = 0;
+        let r = run_full_sliced(&job(&sb), Slices { bytes: TAR_SLICE_BYTES, files: 2 }, &mut |_| {
+            calls += 1;
+            if calls == 2 {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        });
+        assert!(matches!(r, Err(EngineError::Stopped)), "{r:?}");
+        assert_eq!(calls, 2, "nothing is sent after the stop");
+        std::fs::remove_dir_all(sb).unwrap();
+    }
 
     #[test]
     fn big_names_are_stable_unique_and_keep_plain_extensions() {

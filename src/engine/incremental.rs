@@ -14,10 +14,10 @@ use std::io::{self, BufWriter, Read, Seek, Write};
 use sha2::{Digest, Sha256};
 
 use super::anon::{anonymous_file, reopen_read_only};
-use super::backup::{big_file_entry, open_app_file, BackupJob, BackupSummary, BigNames};
+use super::backup::{big_file_entry, open_app_file, BackupJob, BackupSummary, BigNames, Opener};
 use super::manage::{write_manage, Information, ManageEntry, Stat, TimeSpec};
 use super::report::{parse_report, write_report, ReportEntry};
-use super::scan::scan;
+use super::scan::Scan;
 use super::tar_write::TarWriter;
 use super::{EngineError, Flow, Output, ScanEntry, BIG_FILE_THRESHOLD, TAR_SLICE_BYTES, TAR_SLICE_FILES};
 
@@ -67,15 +67,15 @@ pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flo
         Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => parse_report(bytes)
             .map_err(|e| EngineError::Invalid(format!("the baseline manifest (manifestFd) is not a valid report: {e}")))?
             .into_iter()
-            .map(|e| (e.path.clone(), e))
+            .map(|mut e| (std::mem::take(&mut e.path), e))
             .collect(),
         _ => HashMap::new(),
     };
-    let entries = scan(&b.sandbox, &b.includes, &b.excludes).map_err(|e| EngineError::Tar(e.to_string()))?;
+    let walk = Scan::new(&b.sandbox, &b.includes, &b.excludes).map_err(|e| EngineError::Tar(e.to_string()))?;
     let tar_err = |e: io::Error| EngineError::Tar(e.to_string());
     let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
     let mut summary = BackupSummary::default();
-    let mut all: Vec<ReportEntry> = Vec::with_capacity(entries.len());
+    let mut all: Vec<ReportEntry> = Vec::with_capacity(baseline.len());
     let mut manage: Vec<ManageEntry> = Vec::new();
     let mut names = BigNames::new(false);
     let mut part: Option<Part> = None;
@@ -84,8 +84,10 @@ pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flo
         Flow::Stop => Err(EngineError::Stopped),
     };
     let mut buf = Vec::new();
+    let mut opener = Opener::default();
 
-    for e in &entries {
+    for e in walk {
+        let e = &e;
         let candidate = job.last_incremental_time == 0 || e.mtime.0 > job.last_incremental_time;
         let known = baseline.get(&e.sandbox_path);
         if e.is_dir {
@@ -118,7 +120,7 @@ pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flo
             emit(Output { uri, file: f, report: Some(report) })?;
             continue;
         } else {
-            let Some(f) = open_app_file(e).map_err(tar_err)? else { continue };
+            let Some(f) = opener.open(e).map_err(tar_err)? else { continue };
             buf.clear();
             f.take(e.size).read_to_end(&mut buf).map_err(tar_err)?;
             buf.resize(e.size as usize, 0); // a file that shrank since the scan, as in the tar

@@ -11,6 +11,7 @@ pub mod backup;
 pub mod confined;
 pub mod incremental;
 pub mod manage;
+pub mod part_file;
 pub mod report;
 pub mod restore;
 pub mod scan;
@@ -31,6 +32,9 @@ pub const BIG_FILE_THRESHOLD: u64 = 2 * 1024 * 1024;
 pub const TAR_SLICE_BYTES: u64 = 100 * 1024 * 1024;
 /// ...or this many entries.
 pub const TAR_SLICE_FILES: usize = 6000;
+/// How many tar parts a full backup packs at once (the packers of a bundle; the walk and the
+/// sending run beside them).
+pub const PACK_THREADS: usize = 2;
 /// Paths this long or longer are skipped by the scan and refused by the unpack.
 pub const PATH_MAX: usize = 4096;
 

@@ -1,9 +1,7 @@
 //! The backup scan: include globs, exclude patterns with leading-directory matching, a walk
 //! that never follows symlinks and skips special files (ohos-behaviour.md §3.1).
 
-use std::collections::BTreeMap;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use std::os::fd::OwnedFd;
@@ -21,13 +19,7 @@ use crate::device::WORK_AREA;
 /// survive and every directory keeps its mode); the service's work area
 /// (`data/storage/el2/base/.backup/`) is never included.
 pub fn scan(sandbox: &Path, includes: &[String], excludes: &[String]) -> io::Result<Vec<ScanEntry>> {
-    let excludes = Excludes::new(excludes)?;
-    // Keyed by sandbox path: nested or overlapping includes yield each entry once.
-    let mut found: BTreeMap<String, ScanEntry> = BTreeMap::new();
-    for root in expand_includes(sandbox, includes)? {
-        walk(sandbox, &root, &excludes, &mut found);
-    }
-    Ok(found.into_values().collect())
+    Ok(Scan::new(sandbox, includes, excludes)?.collect())
 }
 
 /// The absolute sandbox path ("/data/…") of a path under `sandbox`.
@@ -135,93 +127,188 @@ impl Excludes {
     }
 }
 
-/// Stats each entry relative to an open fd of its directory: one short lookup per entry,
-/// where walkdir's own `metadata()` walks the whole path again for every file (a quarter of
-/// an incremental backup's time on a 20,000-file tree). Slot `d` holds the directory of the
-/// entries at depth `d`, so coming back up from a subdirectory reuses the parent's fd.
-#[derive(Default)]
-struct DirStat {
-    dirs: Vec<(PathBuf, Option<OwnedFd>)>,
+/// The scan as a stream, in the order `scan` returns (sandbox paths, bytewise): each include
+/// root is walked depth first with a directory's children sorted as their sandbox paths sort
+/// (a directory's name with its '/'), and the walks are merged, an entry met by two roots
+/// coming once. It holds only the directories on the current path of each walk, so a tree of
+/// a million files streams in constant memory, and a packer can start before the walk ends.
+pub struct Scan {
+    walks: Vec<Walk>,
+    /// The next entry of each walk (`None` once it ended).
+    heads: Vec<Option<ScanEntry>>,
 }
 
-/// What the scan keeps of a stat.
-struct Stat {
-    size: u64,
-    mode: u32,
-    mtime: (i64, i64),
-    atime: (i64, i64),
+impl Scan {
+    pub fn new(sandbox: &Path, includes: &[String], excludes: &[String]) -> io::Result<Scan> {
+        let excludes = std::sync::Arc::new(Excludes::new(excludes)?);
+        let mut walks: Vec<Walk> =
+            expand_includes(sandbox, includes)?.into_iter().map(|root| Walk::new(sandbox, root, excludes.clone())).collect();
+        let heads = walks.iter_mut().map(Iterator::next).collect();
+        Ok(Scan { walks, heads })
+    }
 }
 
-impl DirStat {
-    fn stat(&mut self, e: &walkdir::DirEntry) -> Option<Stat> {
-        let parent = e.path().parent()?;
-        let d = e.depth();
-        if self.dirs.get(d).is_none_or(|(p, _)| p != parent) {
-            self.dirs.truncate(d);
-            while self.dirs.len() < d {
-                self.dirs.push((PathBuf::new(), None)); // never used: entries come depth first
+impl Iterator for Scan {
+    type Item = ScanEntry;
+
+    fn next(&mut self) -> Option<ScanEntry> {
+        // The smallest head; on a tie the earlier include wins and the others' copies go.
+        let mut best: Option<usize> = None;
+        for (i, head) in self.heads.iter().enumerate() {
+            let Some(head) = head else { continue };
+            if best.is_none_or(|b| head.sandbox_path < self.heads[b].as_ref().expect("a head").sandbox_path) {
+                best = Some(i);
             }
-            let fd = open(parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
-            self.dirs.push((parent.to_path_buf(), fd));
         }
-        match &self.dirs[d].1 {
-            Some(fd) => fstatat(fd, e.file_name(), AtFlags::AT_SYMLINK_NOFOLLOW).ok().map(|st| Stat {
-                size: st.st_size as u64,
-                mode: st.st_mode,
-                mtime: (st.st_mtime, st.st_mtime_nsec),
-                atime: (st.st_atime, st.st_atime_nsec),
-            }),
-            // A directory that cannot be opened (no read permission): stat by path.
-            None => e.metadata().ok().map(|md| Stat {
-                size: md.size(),
-                mode: md.mode(),
-                mtime: (md.mtime(), md.mtime_nsec()),
-                atime: (md.atime(), md.atime_nsec()),
-            }),
+        let best = best?;
+        let entry = std::mem::replace(&mut self.heads[best], self.walks[best].next()).expect("a head");
+        for (walk, head) in self.walks.iter_mut().zip(self.heads.iter_mut()) {
+            while head.as_ref().is_some_and(|h| h.sandbox_path == entry.sandbox_path) {
+                *head = walk.next();
+            }
+        }
+        Some(entry)
+    }
+}
+
+/// One directory being listed: its children sorted by sandbox path, and an fd of it to stat
+/// them by name (one short lookup each instead of the whole path again).
+struct Frame {
+    dir: PathBuf,
+    /// The directory's sandbox path, ending in '/': its children's paths are this + name.
+    sandbox_path: String,
+    fd: Option<OwnedFd>,
+    children: std::vec::IntoIter<Child>,
+}
+
+struct Child {
+    name: std::ffi::OsString,
+    is_dir: bool,
+}
+
+impl Child {
+    /// The bytes its sandbox path ends with: the name, and '/' for a directory.
+    fn sort_key(&self) -> impl Iterator<Item = u8> + '_ {
+        use std::os::unix::ffi::OsStrExt;
+        self.name.as_bytes().iter().copied().chain(self.is_dir.then_some(b'/'))
+    }
+}
+
+/// The walk of one include root. Unreadable directories and entries are skipped, as the
+/// reference skips EACCES; symlinks and special files are never entries.
+struct Walk {
+    filter: Filter,
+    root: Option<PathBuf>,
+    stack: Vec<Frame>,
+}
+
+/// What the walk leaves out: the service's work area, excluded paths, paths too long.
+struct Filter {
+    sandbox: PathBuf,
+    /// The work area's sandbox path ("/data/storage/el2/base/.backup").
+    work_area: String,
+    excludes: std::sync::Arc<Excludes>,
+}
+
+impl Filter {
+    /// The entry at `path` (sandbox path `sp`, which ends in '/' for a directory), whose
+    /// directory listing says `is_dir` (else a regular file), or `None` when it is skipped (a
+    /// skipped directory with everything in it).
+    fn visit(&self, path: PathBuf, sp: String, is_dir: bool, parent: Option<&OwnedFd>) -> Option<ScanEntry> {
+        if sp.strip_prefix(&self.work_area).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
+            return None;
+        }
+        if sp.len() >= PATH_MAX || self.excludes.excluded(&sp) {
+            return None;
+        }
+        let st = stat_entry(parent, &path)?;
+        // A file swapped for something else since the directory was read is skipped too.
+        if st.st_mode & SFlag::S_IFMT.bits() != if is_dir { SFlag::S_IFDIR.bits() } else { SFlag::S_IFREG.bits() } {
+            return None;
+        }
+        Some(ScanEntry {
+            sandbox_path: sp,
+            fs_path: path,
+            is_dir,
+            size: if is_dir { 0 } else { st.st_size as u64 },
+            mode: st.st_mode,
+            mtime: (st.st_mtime, st.st_mtime_nsec),
+            atime: (st.st_atime, st.st_atime_nsec),
+        })
+    }
+}
+
+impl Walk {
+    fn new(sandbox: &Path, root: PathBuf, excludes: std::sync::Arc<Excludes>) -> Walk {
+        let filter = Filter { sandbox: sandbox.to_path_buf(), work_area: format!("/{WORK_AREA}"), excludes };
+        Walk { filter, root: Some(root), stack: Vec::new() }
+    }
+
+    fn found(&mut self, e: ScanEntry) -> ScanEntry {
+        if e.is_dir {
+            self.stack.push(list_dir(&e.fs_path, &e.sandbox_path));
+        }
+        e
+    }
+}
+
+impl Iterator for Walk {
+    type Item = ScanEntry;
+
+    fn next(&mut self) -> Option<ScanEntry> {
+        if let Some(root) = self.root.take() {
+            let is_dir = std::fs::symlink_metadata(&root).map(|m| m.is_dir()).unwrap_or(false);
+            if let Some(sp) = sandbox_path_of(&self.filter.sandbox, &root, is_dir) {
+                if let Some(e) = self.filter.visit(root, sp, is_dir, None) {
+                    return Some(self.found(e));
+                }
+            }
+        }
+        loop {
+            let frame = self.stack.last_mut()?;
+            let Some(child) = frame.children.next() else {
+                self.stack.pop();
+                continue;
+            };
+            // Names that are not UTF-8 have no sandbox path: skipped, with what is under them.
+            let Some(name) = child.name.to_str() else { continue };
+            let mut sp = String::with_capacity(frame.sandbox_path.len() + name.len() + 1);
+            sp.push_str(&frame.sandbox_path);
+            sp.push_str(name);
+            if child.is_dir {
+                sp.push('/');
+            }
+            if let Some(e) = self.filter.visit(frame.dir.join(name), sp, child.is_dir, frame.fd.as_ref()) {
+                return Some(self.found(e));
+            }
         }
     }
 }
 
-fn walk(sandbox: &Path, root: &Path, excludes: &Excludes, found: &mut BTreeMap<String, ScanEntry>) {
-    let work_area = sandbox.join(WORK_AREA);
-    let mut stats = DirStat::default();
-    let mut it = WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter();
-    while let Some(e) = it.next() {
-        // Unreadable entries are skipped, as the reference skips EACCES.
-        let Ok(e) = e else { continue };
-        let ft = e.file_type();
-        let is_dir = ft.is_dir();
-        if !(is_dir || ft.is_file()) {
-            continue; // symlinks, sockets, fifos, devices
-        }
-        if e.path().starts_with(&work_area) {
-            if is_dir {
-                it.skip_current_dir();
+/// A directory's regular files and subdirectories, sorted as their sandbox paths sort: by
+/// name, a directory's name counting its trailing '/' (so "a.b/" comes before "a/", as
+/// '.' < '/'). Nothing when it cannot be read.
+fn list_dir(dir: &Path, sandbox_path: &str) -> Frame {
+    let fd = open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).ok();
+    let mut children: Vec<Child> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for d in rd.flatten() {
+            // The listing's type (d_type), never following a symlink.
+            let Ok(ft) = d.file_type() else { continue };
+            if ft.is_dir() || ft.is_file() {
+                children.push(Child { name: d.file_name(), is_dir: ft.is_dir() });
             }
-            continue;
         }
-        let Some(sp) = sandbox_path_of(sandbox, e.path(), is_dir) else { continue };
-        if sp.len() >= PATH_MAX || excludes.excluded(&sp) {
-            if is_dir {
-                it.skip_current_dir();
-            }
-            continue;
-        }
-        let Some(st) = stats.stat(&e) else { continue };
-        // A file swapped for something else since the directory was read is skipped too.
-        let kind = st.mode & SFlag::S_IFMT.bits();
-        if kind != if is_dir { SFlag::S_IFDIR.bits() } else { SFlag::S_IFREG.bits() } {
-            continue;
-        }
-        found.entry(sp.clone()).or_insert_with(|| ScanEntry {
-            sandbox_path: sp,
-            fs_path: e.path().to_path_buf(),
-            is_dir,
-            size: if is_dir { 0 } else { st.size },
-            mode: st.mode,
-            mtime: st.mtime,
-            atime: st.atime,
-        });
+    }
+    children.sort_unstable_by(|a, b| a.sort_key().cmp(b.sort_key()));
+    Frame { dir: dir.to_path_buf(), sandbox_path: sandbox_path.to_string(), fd, children: children.into_iter() }
+}
+
+/// lstat of `path`, by its name relative to `parent` when the directory's fd is at hand.
+fn stat_entry(parent: Option<&OwnedFd>, path: &Path) -> Option<nix::sys::stat::FileStat> {
+    match (parent, path.file_name()) {
+        (Some(fd), Some(name)) => fstatat(fd, name, AtFlags::AT_SYMLINK_NOFOLLOW).ok(),
+        _ => nix::sys::stat::lstat(path).ok(),
     }
 }
 
