@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use super::anon::{anonymous_file, reopen_read_only};
-use super::manage::{write_manage, Information, ManageEntry, Stat, TimeSpec};
+use super::manage::{integrity_of, write_manage, Information, ManageEntry, Stat, TimeSpec};
 use super::scan::scan;
 use super::tar_write::TarWriter;
 use super::{EngineError, Flow, Output, ScanEntry, BIG_FILE_THRESHOLD, TAR_SLICE_BYTES, TAR_SLICE_FILES};
@@ -117,6 +117,8 @@ pub(crate) fn big_file_entry(uri: &str, e: &ScanEntry, summary: &mut BackupSumma
         information: Information { path: e.sandbox_path.clone(), stat: Stat::of(e) },
         is_user_tar: e.sandbox_path.ends_with(".tar"),
         is_big_file: true,
+        size: None,
+        sha256: None,
     }
 }
 
@@ -128,7 +130,16 @@ fn tar_manage_entry(name: &str, size: u64) -> ManageEntry {
         information: Information { path: String::new(), stat: Stat { st_size: size, st_mode: 0o100600, st_atim: t.clone(), st_mtim: t } },
         is_user_tar: false,
         is_big_file: false,
+        size: None,
+        sha256: None,
     }
+}
+
+/// Adds the end-to-end check fields (`size`, `sha256` of the bytes as sent) to an entry.
+fn recorded(mut m: ManageEntry, file: &File) -> io::Result<ManageEntry> {
+    let (size, sha256) = integrity_of(file)?;
+    (m.size, m.sha256) = (Some(size), Some(sha256));
+    Ok(m)
 }
 
 /// Runs the backup, calling `sink` for every output in send order: big files as the walk
@@ -151,7 +162,7 @@ pub fn run_full(job: &BackupJob, sink: &mut dyn FnMut(Output) -> Flow) -> Result
         if !e.is_dir && e.size > BIG_FILE_THRESHOLD {
             let Some(file) = open_app_file(e).map_err(tar_err)? else { continue };
             let uri = names.name(&e.sandbox_path);
-            manage.push(big_file_entry(&uri, e, &mut summary));
+            manage.push(recorded(big_file_entry(&uri, e, &mut summary), &file).map_err(tar_err)?);
             emit(Output { uri, file, report: None })?;
             continue;
         }
@@ -173,7 +184,7 @@ pub fn run_full(job: &BackupJob, sink: &mut dyn FnMut(Output) -> Flow) -> Result
             let uri = format!("part.{}.tar", summary.parts);
             let (file, size) = part.take().expect("part exists").close().map_err(tar_err)?;
             summary.parts += 1;
-            manage.push(tar_manage_entry(&uri, size));
+            manage.push(recorded(tar_manage_entry(&uri, size), &file).map_err(tar_err)?);
             emit(Output { uri, file, report: None })?;
         }
     }
@@ -181,7 +192,7 @@ pub fn run_full(job: &BackupJob, sink: &mut dyn FnMut(Output) -> Flow) -> Result
         let uri = format!("part.{}.tar", summary.parts);
         let (file, size) = p.close().map_err(tar_err)?;
         summary.parts += 1;
-        manage.push(tar_manage_entry(&uri, size));
+        manage.push(recorded(tar_manage_entry(&uri, size), &file).map_err(tar_err)?);
         emit(Output { uri, file, report: None })?;
     }
 
