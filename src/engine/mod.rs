@@ -15,6 +15,7 @@ pub mod report;
 pub mod restore;
 pub mod scan;
 pub mod tar_write;
+pub mod verify;
 
 #[cfg(test)]
 mod tests;
