@@ -76,7 +76,9 @@ pub fn verify_folders(folders: &[PathBuf]) -> Vec<BundleCheck> {
             vec![(name, folder.clone())]
         } else {
             let mut v: Vec<(String, PathBuf)> = std::fs::read_dir(folder)
-                .map(|rd| rd.flatten().filter(|e| e.path().is_dir()).map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())).collect())
+                .map(|rd| {
+                    rd.flatten().filter(|e| e.path().is_dir()).map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())).collect()
+                })
                 .unwrap_or_default();
             v.retain(|(n, _)| is_valid_bundle_name(n));
             v.sort();
@@ -202,7 +204,8 @@ fn check_bundle(bundle: &str, dir: &Path, state: &mut HashMap<String, (u64, Stri
             p.add(format!("manage.json: the sha256 of {} is not 64 hex digits", m.file_name));
         }
         check.files += 1;
-        let delivered = if is_part { check_part(m, &path, &mut p, &mut check.bytes) } else { check_big(m, &path, &mut p, &mut check.bytes) };
+        let delivered =
+            if is_part { check_part(m, &path, &mut p, &mut check.bytes) } else { check_big(m, &path, &mut p, &mut check.bytes) };
         for (dest, is_dir, size, hash) in delivered {
             if !is_dir {
                 state.insert(dest.clone(), (size, hash));
@@ -259,7 +262,14 @@ fn check_part(m: &ManageEntry, path: &Path, p: &mut Problems, bytes: &mut u64) -
             None => p.add(format!("{name}.rp lists {} but {name} does not hold it", line.path)),
             Some(f) => {
                 if !line.is_dir {
-                    agree(p, &format!("{name}: {}", line.path), &format!("{name}.rp"), (f.size, &f.sha256), Some(line.size), Some(&line.hash));
+                    agree(
+                        p,
+                        &format!("{name}: {}", line.path),
+                        &format!("{name}.rp"),
+                        (f.size, &f.sha256),
+                        Some(line.size),
+                        Some(&line.hash),
+                    );
                 }
                 delivered.push((dest, f.is_dir, f.size, f.sha256.clone()));
             }
@@ -310,9 +320,14 @@ fn check_listing(path: &Path, state: &HashMap<String, (u64, String)>, p: &mut Pr
         };
         match state.get(&dest) {
             None => p.add(format!("manage.json.rp lists {} but no backup of the chain up to here holds it", line.path)),
-            Some((size, hash)) => {
-                agree(p, &format!("{} (as the chain holds it)", line.path), "manage.json.rp", (*size, hash), Some(line.size), Some(&line.hash))
-            }
+            Some((size, hash)) => agree(
+                p,
+                &format!("{} (as the chain holds it)", line.path),
+                "manage.json.rp",
+                (*size, hash),
+                Some(line.size),
+                Some(&line.hash),
+            ),
         }
     }
 }
