@@ -6,8 +6,8 @@ mod args;
 mod caller_fd;
 mod events;
 mod js_error;
-mod names;
-mod verify;
+pub mod names;
+pub mod verify;
 
 use std::future::Future;
 use std::os::fd::IntoRawFd;
