@@ -1,6 +1,6 @@
 //! Replays the committed fuzz corpus (fuzz/corpus/<target>/*, minimized, findings included)
-//! through the same target bodies the fuzzers run, on stable, in `cargo test`: every input
-//! a fuzzer once found interesting stays checked.
+//! through the same target bodies the fuzzers run, on stable, among the engine's unit tests
+//! (src/engine/tests.rs): every input a fuzzer once found interesting stays checked.
 
 #[path = "targets.rs"]
 mod targets;

@@ -4,6 +4,10 @@
 //! it) ═ `protocol` ═ `service` (sessions, scheduling, timers) → `engine` (scan, pack,
 //! unpack) → `device` (bundles and sandboxes). `error` is the one table of codes.
 
+// The fuzz targets (fuzz/targets.rs) name the crate `backup`; so can its own tests, which
+// replay their corpus.
+extern crate self as backup;
+
 pub mod client;
 pub mod device;
 pub mod engine;

@@ -15,6 +15,10 @@ use super::restore::{clear_work_area, create_handle, run, RestoreJob};
 use super::{EngineError, Flow};
 use crate::device::WORK_AREA;
 
+/// The committed fuzz corpus, replayed through the fuzz targets' bodies on stable.
+#[path = "../../fuzz/replay.rs"]
+mod fuzz_replay;
+
 fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("engine-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&d);
