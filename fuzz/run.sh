@@ -14,7 +14,8 @@ for t in "${targets[@]}"; do
   [ "$t" = tar_plan ] && max_len=65536
   echo "== $t: ${secs}s"
   start=$(date +%s)
-  nice -n 15 cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=1024 -print_final_stats=1 2>&1 |
+  TIMEFORMAT="   fuzzing CPU: %U s user, %S s sys, %R s wall"
+  time nice -n 15 cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=1024 -print_final_stats=1 2>&1 |
     grep -E '^(#[0-9]+.*DONE|stat::|==[0-9]+==|SUMMARY|Test unit written|.*panicked)' || true
   nice -n 15 cargo +nightly fuzz cmin -O "$t" -- -max_len="$max_len" 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true
   echo "   $(ls "fuzz/corpus/$t" | wc -l) corpus inputs, $(( $(date +%s) - start ))s wall"

@@ -768,7 +768,10 @@ impl<'a> Mover<'a> {
                     self.app.move_out(dest, to, name, *swapped)
                 }
                 Step::Deleted { rel, name } => self.app.move_into(self.staging.as_fd(), name, rel, false),
-                Step::RemovedDir { rel, meta } => self.app.dir(rel, true).map(|_| ()).and_then(|_| set_meta(self.app, rel, *meta)),
+                // Its mode and times are set at the end, after the files moved back into it.
+                Step::RemovedDir { rel, meta } => self.app.dir(rel, true).map(|_| {
+                    self.saved.insert(rel.clone(), *meta);
+                }),
             };
             if let Err(e) = r {
                 trouble.push(format!("{step:?}: {e}"));

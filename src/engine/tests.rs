@@ -649,7 +649,8 @@ fn a_failure_while_applying_deletions_brings_the_deleted_files_back() {
     write(&sb, &format!("{F}/gone/a.txt"), b"not in the backup", 0o644, (1_710_000_000, 0));
     write(&sb, &format!("{F}/b.txt"), b"not in the backup either", 0o644, (1_710_000_000, 0));
     let before = tree(&sb);
-    for fail_after in [22, 23, 24, 25] {
+    // A fault at every step in turn, until the restore gets through without one.
+    for fail_after in 0.. {
         for o in &full {
             let (mut f, mut rp) = create_handle(&sb, &o.uri).unwrap();
             f.write_all(&o.bytes).unwrap();
@@ -657,8 +658,14 @@ fn a_failure_while_applying_deletions_brings_the_deleted_files_back() {
         }
         super::restore::FAIL_AFTER.with(|f| f.set(Some(fail_after)));
         let r = run(&RestoreJob { sandbox: sb.clone(), into_restore_dir: false, deletions: Some((job(&sb).includes, vec![])) });
-        super::restore::FAIL_AFTER.with(|f| f.set(None));
+        let hit = super::restore::FAIL_AFTER.with(|f| f.replace(None)).is_none();
         clear_work_area(&sb).unwrap();
+        if !hit {
+            let s = r.map_err(|e| e.to_string()).unwrap();
+            assert_eq!(s.deleted, 3, "gone/a.txt, gone/ and b.txt");
+            assert!(fail_after > 25, "every step was faulted: {fail_after}");
+            break;
+        }
         refused_unchanged(r, "undone", &sb, &before);
     }
     fs::remove_dir_all(d).unwrap();
