@@ -33,6 +33,7 @@ Commands:
                                     it, everything); each file comes with its .rp report
   restore <inDir> [bundle]...       restore apps from a backup folder (default: all in it); a
                                     chain is restored folder by folder, oldest first
+  verify <dir>...                   check backup folders completely, oldest first for a chain
   help                              this text
 
 Options:
@@ -244,6 +245,7 @@ const commands = {
   async backup(values, args) {
     need(args, 2, 'output folder and at least one bundle name')
     const [outDir, ...bundles] = args
+    checkNames(bundles) // before the device or outDir is touched
     const root = deviceRoot(values)
     const out = path.resolve(outDir)
     const incremental = values.incremental || values.since !== undefined
@@ -259,6 +261,7 @@ const commands = {
   async restore(values, args) {
     need(args, 1, 'backup folder')
     const [inDir, ...bundles] = args
+    checkNames(bundles)
     if (!fs.statSync(inDir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`no backup folder ${path.resolve(inDir)}`)
     const root = deviceRoot(values)
     const names = bundles.length ? bundles : bundleFolders(path.resolve(inDir))
@@ -275,9 +278,20 @@ const commands = {
     return report('restored', r, values, root, watcher.total.perBundle)
   },
 
+  verify: (values, args) => require('./cli/verify').verify(values, args, UsageError),
+
   help() {
     process.stdout.write(USAGE)
   },
+}
+
+// Bundle names as the device's rule (src/device/names.rs) has them, or a usage error.
+function checkNames(bundles) {
+  try {
+    require('./client').checkBundleNames(bundles)
+  } catch (e) {
+    throw new UsageError(e.message)
+  }
 }
 
 // The incremental requests of a run after `since` (undefined: the first run of a chain). A

@@ -9,12 +9,23 @@ const path = require('path')
 const { pipeline } = require('stream/promises')
 
 const CHUNK = 1 << 20
-// What the service names its files: plain file names (src/device/names.rs).
-const URI = /^[A-Za-z0-9_.]{1,255}$/
-const validUri = (u) => typeof u === 'string' && URI.test(u) && u !== '.' && u !== '..'
 
 function loadBackup() {
   return require('../index.js')
+}
+
+// The device's own name rules (src/device/names.rs, exported by the addon): a bundle name
+// or uri becomes a path below outDir/inDir only after these said yes.
+const rules = () => require('./native.js').native
+const validUri = (u) => rules().isValidUri(u)
+
+/** Throws a TypeError naming the first bad bundle name of `names`; nothing is touched before. */
+function checkBundleNames(names, where = 'bundles') {
+  names.forEach((name, i) => {
+    const problem = rules().bundleNameProblem(name)
+    if (problem) throw new TypeError(`${where}[${i}]: ${problem}`)
+  })
+  return names
 }
 
 function closeQuietly(fd) {
@@ -122,7 +133,9 @@ async function backupToDir({ bundles, outDir, infos, root }) {
   const startedAt = Math.floor(started / 1000) - 1
   const incremental = bundles.some((b) => b && typeof b === 'object')
   const requests = bundles
-  bundles = incremental ? requests.map((b) => b.bundleName) : requests
+  bundles = incremental ? requests.map((b) => b && b.bundleName) : requests
+  // Before any file-system action: a name like '..' must never reach path.join(outDir, name).
+  checkBundleNames(bundles)
   // Baselines are opened before anything in outDir is replaced (a baseline may live in the
   // folder this run rewrites) and closed after the call: the service never closes them.
   const baselines = []
@@ -246,14 +259,17 @@ async function restoreFromDir({ inDir, bundles, infos, root }) {
   if (typeof inDir !== 'string' || !inDir) throw new TypeError('inDir must be a directory path')
   const backup = loadBackup()
   const started = Date.now()
-  if (bundles === undefined) {
+  const explicit = bundles !== undefined
+  if (!explicit) {
+    // Folders that are not bundle names are not backups of a bundle: left out.
     bundles = fs
       .readdirSync(inDir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
+      .filter((d) => d.isDirectory() && rules().isValidBundleName(d.name))
       .map((d) => d.name)
       .sort()
   }
   if (!Array.isArray(bundles)) throw new TypeError('bundles must be an array of bundle names')
+  if (explicit) checkBundleNames(bundles)
 
   const summary = {}
   const state = {}
@@ -381,4 +397,4 @@ function finishRestore(summary, started) {
   }
 }
 
-module.exports = { backupToDir, restoreFromDir, bundleFiles }
+module.exports = { backupToDir, restoreFromDir, bundleFiles, checkBundleNames }

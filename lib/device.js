@@ -19,12 +19,11 @@ function defaultRoot() {
   return path.join(data, 'backup/device')
 }
 
-// Same rule as src/device/names.rs, checked here too so a typo fails at install time rather
-// than as "not installed" during a backup.
+// The device's rule (src/device/names.rs, exported by the addon), checked here so a typo
+// fails at install time rather than as "not installed" during a backup.
 function checkBundleName(name) {
-  if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_.]{6,127}$/.test(name)) {
-    throw new Error(`invalid bundle name ${JSON.stringify(name)}: letters, digits, '_' and '.', starting with a letter, 7-128 characters`)
-  }
+  const problem = require('./native.js').native.bundleNameProblem(name)
+  if (problem) throw new Error(problem)
   return name
 }
 

@@ -11,10 +11,7 @@
 // chain (full, then each incremental) by calling it once per folder, in order.
 
 const { backupToDir } = require('./client.js')
-
-// Bundle names as the device accepts them (src/device/names.rs); checked before a folder of
-// that name is created or replaced, so no name can reach outside `outDir`.
-const BUNDLE_NAME = /^[A-Za-z][A-Za-z0-9_.]{6,127}$/
+const { native } = require('./native.js')
 
 function checkRequests(bundles) {
   if (!Array.isArray(bundles) || bundles.length === 0) {
@@ -23,9 +20,9 @@ function checkRequests(bundles) {
   const seen = new Set()
   return bundles.map((b, i) => {
     if (!b || typeof b !== 'object') throw new TypeError(`bundles[${i}] must be an object`)
-    if (typeof b.bundleName !== 'string' || !BUNDLE_NAME.test(b.bundleName)) {
-      throw new TypeError(`bundles[${i}].bundleName must be a bundle name (letters, digits, '_' and '.', starting with a letter, 7-128 characters)`)
-    }
+    // The device's rule (src/device/names.rs), before a folder of that name is replaced.
+    const problem = native.bundleNameProblem(b.bundleName)
+    if (problem) throw new TypeError(`bundles[${i}].bundleName: ${problem}`)
     if (seen.has(b.bundleName)) throw new TypeError(`bundles[${i}]: ${b.bundleName} is listed twice`)
     seen.add(b.bundleName)
     if (b.baseline !== undefined && b.baseline !== null && (typeof b.baseline !== 'string' || b.baseline === '')) {

@@ -111,6 +111,9 @@ impl BizError {
     }
 
     pub fn from_io(e: &io::Error) -> Self {
+        if let Some(r) = e.get_ref().and_then(|inner| inner.downcast_ref::<Refused>()) {
+            return Self::with_detail(E_UNTAR, &r.0);
+        }
         match e.raw_os_error() {
             Some(errno) => Self::from_errno(errno),
             None => Self::with_detail(E_UNKNOWN, e),
@@ -127,6 +130,20 @@ impl fmt::Display for BizError {
 impl std::error::Error for BizError {}
 
 pub type BizResult<T> = Result<T, BizError>;
+
+/// An `io::Error` payload for a hostile sandbox or archive found while doing file-system
+/// work (a symlink where a directory must be): it surfaces as 13500008 like every other
+/// refusal of hostile input, never as an errno code.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 #[cfg(test)]
 mod tests {

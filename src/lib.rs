@@ -5,6 +5,10 @@
 //! unpack) → `device` (bundles and sandboxes). `transport` carries the protocol, in this
 //! process or to the device's service process. `error` is the one table of codes.
 
+// The fuzz targets (fuzz/targets.rs) name the crate `backup`; so can its own tests, which
+// replay their corpus.
+extern crate self as backup;
+
 pub mod client;
 pub mod device;
 pub mod engine;

@@ -17,7 +17,7 @@ use nix::sys::stat::Mode;
 use sha2::{Digest, Sha256};
 
 use super::anon::{anonymous_file, reopen_read_only};
-use super::manage::{write_manage, Information, ManageEntry, Stat, TimeSpec};
+use super::manage::{integrity_of, write_manage, Information, ManageEntry, Stat, TimeSpec};
 use super::part_file::{PartFile, BUFFER_BYTES};
 use super::scan::Scan;
 use super::tar_write::TarWriter;
@@ -100,6 +100,8 @@ pub(crate) fn big_file_entry(uri: &str, e: &ScanEntry, summary: &mut BackupSumma
         information: Information { path: e.sandbox_path.clone(), stat: Stat::of(e) },
         is_user_tar: e.sandbox_path.ends_with(".tar"),
         is_big_file: true,
+        size: None,
+        sha256: None,
     }
 }
 
@@ -111,7 +113,16 @@ fn tar_manage_entry(name: &str, size: u64) -> ManageEntry {
         information: Information { path: String::new(), stat: Stat { st_size: size, st_mode: 0o100600, st_atim: t.clone(), st_mtim: t } },
         is_user_tar: false,
         is_big_file: false,
+        size: None,
+        sha256: None,
     }
+}
+
+/// Adds the end-to-end check fields (`size`, `sha256` of the bytes as sent) to an entry.
+fn recorded(mut m: ManageEntry, file: &File) -> io::Result<ManageEntry> {
+    let (size, sha256) = integrity_of(file)?;
+    (m.size, m.sha256) = (Some(size), Some(sha256));
+    Ok(m)
 }
 
 /// Runs the backup, calling `sink` for every output in send order: big files as the walk
@@ -207,6 +218,8 @@ struct PackJob {
 struct Packed {
     file: File,
     size: u64,
+    /// SHA-256 of the part as sent, hashed by its packer (so on the second core too).
+    sha256: String,
     files: u64,
     dirs: u64,
     bytes: u64,
@@ -240,7 +253,7 @@ impl InOrder<'_> {
                         continue;
                     };
                     let uri = self.names.name(&e.sandbox_path);
-                    self.manage.push(big_file_entry(&uri, e, &mut self.summary));
+                    self.manage.push(recorded(big_file_entry(&uri, e, &mut self.summary), &file).map_err(tar_err)?);
                     Output { uri, file, report: None }
                 }
                 Pending::Part(result) => {
@@ -259,7 +272,9 @@ impl InOrder<'_> {
                     self.summary.files += p.files;
                     self.summary.dirs += p.dirs;
                     self.summary.bytes += p.bytes;
-                    self.manage.push(tar_manage_entry(&uri, p.size));
+                    let mut m = tar_manage_entry(&uri, p.size);
+                    (m.size, m.sha256) = (Some(p.size), Some(p.sha256));
+                    self.manage.push(m);
                     Output { uri, file: p.file, report: None }
                 }
             };
@@ -318,12 +333,14 @@ fn pack_part(
         Ok(())
     };
     let filled = fill();
-    let size = w.written() + 1024;
     let (file, buf) = match w.finish().and_then(PartFile::into_parts) {
         Ok(x) => x,
         Err(e) => return (Err(e), PartFile::new_buffer(BUFFER_BYTES as u64)),
     };
-    let done = filled.and_then(|()| reopen_read_only(&file)).map(|file| Packed { file, size, files, dirs, bytes });
+    let done = filled.and_then(|()| reopen_read_only(&file)).and_then(|file| {
+        let (size, sha256) = integrity_of(&file)?;
+        Ok(Packed { file, size, sha256, files, dirs, bytes })
+    });
     (done, buf)
 }
 

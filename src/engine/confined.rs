@@ -66,16 +66,24 @@ pub struct Confined {
     /// Directory fds (O_PATH) by relative path, so a restore of thousands of files in a few
     /// directories resolves each directory once.
     dirs: HashMap<String, OwnedFd>,
+    /// Every directory this instance created, in creation order, so a failed restore can
+    /// remove them again.
+    created: Vec<String>,
 }
 
+/// A hostile sandbox (a symlink or a file where a directory must be) is the archive's
+/// refusal, 13500008, like every other hostile input (error.rs maps `Refused`).
 fn symlink_refused(rel: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, format!("'{rel}' is a symlink or not a directory; it is never followed"))
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        crate::error::Refused(format!("'{rel}' is a symlink or not a directory in the app's sandbox; it is never followed")),
+    )
 }
 
 impl Confined {
     pub fn open(root: &Path) -> io::Result<Confined> {
         let root = openat(AT_FDCWD, root, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(errno)?;
-        Ok(Confined { root, dirs: HashMap::new() })
+        Ok(Confined { root, dirs: HashMap::new(), created: Vec::new() })
     }
 
     /// The directory at `rel` ("" is the root). Missing components are created as `mkdir -p`
@@ -95,17 +103,22 @@ impl Confined {
             let fd = match openat(pfd, name, flags, Mode::empty()) {
                 Ok(fd) => fd,
                 Err(Errno::ENOENT) if create => {
-                    match mkdirat(pfd, name, Mode::from_bits_truncate(0o777)) {
-                        Ok(()) | Err(Errno::EEXIST) => {}
+                    let made = match mkdirat(pfd, name, Mode::from_bits_truncate(0o777)) {
+                        Ok(()) => true,
+                        Err(Errno::EEXIST) => false,
                         Err(e) => return Err(errno(e)),
-                    }
-                    openat(pfd, name, flags, Mode::empty()).map_err(|e| {
+                    };
+                    let fd = openat(pfd, name, flags, Mode::empty()).map_err(|e| {
                         if e == Errno::ENOTDIR || e == Errno::ELOOP {
                             symlink_refused(rel)
                         } else {
                             errno(e)
                         }
-                    })?
+                    })?;
+                    if made {
+                        self.created.push(rel.to_string());
+                    }
+                    fd
                 }
                 Err(Errno::ENOENT) => return Ok(None),
                 Err(Errno::ENOTDIR) | Err(Errno::ELOOP) => return Err(symlink_refused(rel)),
@@ -171,12 +184,39 @@ impl Confined {
         Ok(File::from(fd))
     }
 
-    /// Atomically moves `from_name` in `from_dir` to `rel` (parents created), replacing a
-    /// file or symlink there (rename never follows the final component).
-    pub fn rename_into(&mut self, from_dir: BorrowedFd<'_>, from_name: &str, rel: &str) -> io::Result<()> {
+    /// Atomically moves `from_name` in `from_dir` to `rel` (parents created). With `swap`,
+    /// what is at `rel` (a file or symlink) is exchanged with it in one step, so the old file
+    /// ends up as `from_name` and can be put back; without, `rel` must not exist. Rename
+    /// never follows the final component.
+    pub fn move_into(&mut self, from_dir: BorrowedFd<'_>, from_name: &str, rel: &str, swap: bool) -> io::Result<()> {
         let (parent, name) = split(rel);
         let pfd = self.dir(parent, true)?.expect("created");
-        nix::fcntl::renameat(from_dir, from_name, pfd, name).map_err(errno)
+        rename2(from_dir, from_name, pfd, name, swap)
+    }
+
+    /// The reverse of `move_into`: puts what is at `rel` back as `to_name` in `to_dir` (with
+    /// `swap`, exchanging it with the old file kept there).
+    pub fn move_out(&mut self, rel: &str, to_dir: BorrowedFd<'_>, to_name: &str, swap: bool) -> io::Result<()> {
+        let (parent, name) = split(rel);
+        let pfd = self.dir(parent, false)?.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{rel} does not exist")))?;
+        rename2(pfd, name, to_dir, to_name, swap)
+    }
+
+    /// Directories created by this instance since it was opened, oldest first.
+    pub fn created_dirs(&self) -> &[String] {
+        &self.created
+    }
+
+    /// `lstat` of `rel`; `None` when missing.
+    pub fn lstat(&mut self, rel: &str) -> io::Result<Option<nix::sys::stat::FileStat>> {
+        let (parent, name) = split(rel);
+        let Some(pfd) = (if rel.is_empty() { Some(self.root.as_fd()) } else { self.dir(parent, false)? }) else { return Ok(None) };
+        let name = if rel.is_empty() { "." } else { name };
+        match fstatat(pfd, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(errno(e)),
+        }
     }
 
     /// Removes a file or an empty directory at `rel`; missing is fine.
@@ -199,6 +239,23 @@ impl Confined {
 
     pub fn root_fd(&self) -> BorrowedFd<'_> {
         self.root.as_fd()
+    }
+}
+
+/// `renameat2` exchanging (`swap`) or refusing to replace; where the file system lacks
+/// `renameat2` (EINVAL), a plain rename for a new name, and for a swap a move aside first.
+fn rename2(from: BorrowedFd<'_>, from_name: &str, to: BorrowedFd<'_>, to_name: &str, swap: bool) -> io::Result<()> {
+    use nix::fcntl::{renameat, renameat2, RenameFlags};
+    let flags = if swap { RenameFlags::RENAME_EXCHANGE } else { RenameFlags::RENAME_NOREPLACE };
+    match renameat2(from, from_name, to, to_name, flags) {
+        Err(Errno::EINVAL) if !swap => renameat(from, from_name, to, to_name).map_err(errno),
+        Err(Errno::EINVAL) => {
+            let aside = format!("{from_name}.swap");
+            renameat(to, to_name, from, aside.as_str()).map_err(errno)?;
+            renameat(from, from_name, to, to_name).map_err(errno)?;
+            renameat(from, aside.as_str(), from, from_name).map_err(errno)
+        }
+        r => r.map_err(errno),
     }
 }
 

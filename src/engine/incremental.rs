@@ -189,6 +189,8 @@ fn emit_part(
         },
         is_user_tar: false,
         is_big_file: false,
+        size: None,
+        sha256: None,
     });
     emit(Output { uri, file, report: Some(report) })
 }

@@ -30,6 +30,41 @@ pub struct ManageEntry {
     pub information: Information,
     pub is_user_tar: bool,
     pub is_big_file: bool,
+    /// Not a device field (docs/differences.md): the exact byte count of the file as sent.
+    /// A device's reader ignores unknown keys; a restore here checks it when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Not a device field: the SHA-256 (lowercase hex) of the file as sent; checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// The `size` and `sha256` of a finished output, read with `pread` from offset 0 so the
+/// fd's own offset (0, for the receiver) is not moved.
+pub fn integrity_of(file: &std::fs::File) -> std::io::Result<(u64, String)> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::FileExt;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    loop {
+        let n = file.read_at(&mut buf, at)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok((at, hex_lower(&h.finalize())))
+}
+
+pub fn hex_lower(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether a recorded `sha256` is well formed (64 hex digits).
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl Stat {
@@ -99,6 +134,8 @@ pub fn parse_manage(bytes: &[u8]) -> Result<Vec<ManageEntry>, String> {
                 },
                 is_user_tar: e.get("isUserTar").and_then(Value::as_bool).unwrap_or(false),
                 is_big_file,
+                size: e.get("size").and_then(Value::as_u64),
+                sha256: e.get("sha256").and_then(Value::as_str).map(str::to_string),
                 file_name,
             })
         })
@@ -124,6 +161,8 @@ mod tests {
             },
             is_user_tar: false,
             is_big_file: true,
+            size: Some(3_000_000),
+            sha256: Some("ab".repeat(32)),
         };
         let mut t = ManageEntry { file_name: "part.0.tar".into(), is_big_file: false, ..e.clone() };
         t.information.path = String::new();

@@ -17,6 +17,7 @@ pub mod restore;
 pub mod scan;
 pub mod tar_read;
 pub mod tar_write;
+pub mod verify;
 
 #[cfg(test)]
 mod device_tar;

@@ -15,6 +15,8 @@ use std::fmt;
 use std::io::{self, Write};
 
 pub const VERSION_LINE: &str = "version=1.0&attrNum=8";
+/// The report versions this reader understands (the first line's `version=`).
+pub const KNOWN_VERSIONS: [&str; 1] = ["1.0"];
 /// The header the extension side writes (column 7 is `usertar`).
 pub const HEADER: &str = "path;mode;dir;size;mtime;hash;usertar;encodeFlag";
 /// A line longer than this cannot be a valid entry (4096-byte path, fully encoded, plus fields).
@@ -122,8 +124,20 @@ pub fn parse_report(bytes: &[u8]) -> Result<Vec<ReportEntry>, ReportError> {
         let line = std::str::from_utf8(raw).map_err(|_| err("not UTF-8".into()))?;
         match line_no {
             1 => {
-                if !line.is_empty() && !line.starts_with("version=") {
+                if line.is_empty() {
+                    continue;
+                }
+                let Some(rest) = line.strip_prefix("version=") else {
                     return Err(err(format!("expected the version line, found {:?}", truncate(line))));
+                };
+                // A later layout may mean other columns: refused rather than misread.
+                let version = rest.split('&').next().unwrap_or("");
+                if !KNOWN_VERSIONS.contains(&version) {
+                    return Err(err(format!(
+                        "report version {:?} is not one this reader knows ({})",
+                        truncate(version),
+                        KNOWN_VERSIONS.join(", ")
+                    )));
                 }
                 continue;
             }
@@ -277,6 +291,8 @@ mod tests {
         assert!(parse_report(huge.as_bytes()).unwrap_err().reason.contains("long"));
         assert!(parse_report(b"\xff\xfe").is_err());
         assert!(parse_report(b"garbage\n").is_err());
+        let future = parse_report(format!("version=9.9&attrNum=8\n{HEADER}\n").as_bytes()).unwrap_err();
+        assert!(future.line == 1 && future.reason.contains("9.9"), "{future}");
         assert_eq!(parse_report(b"").unwrap(), vec![]);
     }
 

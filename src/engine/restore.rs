@@ -1,23 +1,30 @@
-//! Restore of one bundle from the files the client wrote into `.backup/restore/`:
-//! validate everything first, stage, then move each file into place atomically.
+//! Restore of one bundle from the files the client wrote into `.backup/restore/`, all or
+//! nothing (DESIGN.md §5 rules 10, 11).
 //!
-//! Phase 1 reads `manage.json`, checks every tar entry and big-file destination and writes
-//! the tar contents into a staging directory inside the work area (same file system, so a
-//! rename is atomic). Any corrupt or hostile input ends here with `Untar`, before one byte of
-//! the app's data changed. Phase 2 renames each staged file over its destination and then
-//! applies directory modes and times, deepest first.
+//! Phase 1 (plan) reads `manage.json`, unpacks each tar part it names once into a staging
+//! directory inside the work area (same file system, so a rename is atomic), and checks
+//! everything: every entry's path and type, the size and hash each index records (the
+//! `size`/`sha256` of manage.json, the size and SHA-256 of a `.rp` line), no entry colliding
+//! with another, every destination reachable without a symlink. Any corrupt or hostile input
+//! ends here with `Untar` (13500008), before one byte of the app's data changed.
+//! Phase 2 (move) puts each file in place with one atomic rename (an exchange where a file is
+//! replaced, so the old one is kept aside), then applies directory modes and times, deepest
+//! first. Every step is journalled; if one fails, the journal is played backwards and the
+//! app's data is as it was, directory times included.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::sys::stat::{fchmod, futimens, Mode};
+use nix::sys::stat::{fchmod, futimens, FileStat, Mode};
 use nix::sys::time::TimeSpec;
+use sha2::{Digest, Sha256};
 
 use super::confined::{clean_rel, Confined, Kind};
-use super::manage::parse_manage;
-use super::report::parse_report;
+use super::manage::{hex_lower, is_sha256_hex, parse_manage, ManageEntry};
+use super::report::{parse_report, ReportEntry};
 use super::EngineError;
 use crate::device::{is_valid_uri, WORK_AREA};
 
@@ -73,15 +80,131 @@ fn untar(msg: impl Into<String>) -> EngineError {
 
 /// A destination inside the app's data: clean, relative, under `data/storage/`, and not in
 /// the service's work area.
-fn destination(path: &str) -> Result<String, EngineError> {
-    let rel = clean_rel(path).ok_or_else(|| untar(format!("refused path {path:?}: empty, too long or leaves the sandbox")))?;
+pub fn destination(path: &str) -> Result<String, String> {
+    let rel = clean_rel(path).ok_or_else(|| format!("refused path {path:?}: empty, too long or leaves the sandbox"))?;
     if !rel.starts_with("data/storage/") {
-        return Err(untar(format!("refused path {path:?}: outside the app's data (data/storage/)")));
+        return Err(format!("refused path {path:?}: outside the app's data (data/storage/)"));
     }
     if rel == WORK_AREA || rel.starts_with(&format!("{WORK_AREA}/")) {
-        return Err(untar(format!("refused path {path:?}: inside the service's work area")));
+        return Err(format!("refused path {path:?}: inside the service's work area"));
     }
     Ok(rel)
+}
+
+// ---- tar entries ------------------------------------------------------------------------
+
+/// What an archive entry is, as far as a restore cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    HardLink,
+    /// Any other type (device node, FIFO, sparse file…), by name.
+    Other(String),
+}
+
+/// One tar entry as the planner sees it: path, type, size, mode, mtime and its data.
+pub struct TarEntry<'a> {
+    pub path: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: TimeSpec,
+    pub data: &'a mut dyn Read,
+}
+
+/// The one place tar entries are read: each entry of `tar` goes to `visit` in archive order
+/// (its data must be used before `visit` returns). `name` only labels errors.
+pub fn for_each_tar_entry(
+    tar: &mut dyn Read,
+    name: &str,
+    visit: &mut dyn FnMut(TarEntry<'_>) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let mut ar = super::tar_read::archive(tar);
+    let entries = ar.entries().map_err(|e| untar(format!("{name}: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| untar(format!("{name}: corrupt archive: {e}")))?;
+        use tar::EntryType::*;
+        let kind = match entry.header().entry_type() {
+            Regular | Continuous => EntryKind::File,
+            Directory => EntryKind::Dir,
+            XGlobalHeader => continue,
+            Symlink => EntryKind::Symlink,
+            Link => EntryKind::HardLink,
+            other => EntryKind::Other(format!("{other:?}")),
+        };
+        let path = String::from_utf8(entry.path_bytes().into_owned()).map_err(|_| untar(format!("{name}: an entry name is not UTF-8")))?;
+        let mode = entry.header().mode().map_err(|e| untar(format!("{name}: {path}: {e}")))?;
+        let size = entry.size();
+        let mut mtime = ts(entry.header().mtime().unwrap_or(0) as i64, 0);
+        if let Ok(Some(exts)) = entry.pax_extensions() {
+            for ext in exts.flatten() {
+                if ext.key() == Ok("mtime") {
+                    if let Some(t) = ext.value().ok().and_then(parse_pax_time) {
+                        mtime = t;
+                    }
+                }
+            }
+        }
+        visit(TarEntry { path, kind, size, mode, mtime, data: &mut entry })?;
+    }
+    Ok(())
+}
+
+fn parse_pax_time(v: &str) -> Option<TimeSpec> {
+    let (sec, frac) = v.split_once('.').unwrap_or((v, ""));
+    let sec: i64 = sec.parse().ok()?;
+    let digits: String = frac.chars().take(9).collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let nsec: i64 = if digits.is_empty() { 0 } else { format!("{digits:0<9}").parse().ok()? };
+    Some(ts(sec, nsec))
+}
+
+// ---- the plan -----------------------------------------------------------------------------
+
+/// Where an archive entry lands (clean relative path, is a directory), or why it is refused.
+/// `Ok(None)`: a directory above the app's data ("data/", "data/storage/", as GNU tar
+/// archives made with `-C <sandbox> data` hold), nothing to restore.
+pub fn plan_entry(path: &str, kind: &EntryKind) -> Result<Option<(String, bool)>, String> {
+    let is_dir = match kind {
+        EntryKind::File => false,
+        EntryKind::Dir => true,
+        EntryKind::Symlink => return Err(format!("refused symlink entry {path:?}")),
+        EntryKind::HardLink => return Err(format!("refused hard-link entry {path:?}")),
+        EntryKind::Other(t) => return Err(format!("refused entry {path:?} of type {t}")),
+    };
+    if is_dir && matches!(path.trim_start_matches("./").trim_matches('/'), "data" | "data/storage") {
+        return Ok(None);
+    }
+    destination(path).map(|d| Some((d, is_dir)))
+}
+
+/// No two entries of a plan may collide: a file named twice, a path that is a file and a
+/// directory, or a file that another entry needs as a parent directory. Directories named
+/// more than once are fine.
+pub fn check_conflicts<'a>(dests: impl IntoIterator<Item = (&'a str, bool)>) -> Result<(), String> {
+    let mut kinds: HashMap<&str, bool> = HashMap::new();
+    for (d, is_dir) in dests {
+        match kinds.insert(d, is_dir) {
+            Some(true) if is_dir => {}
+            Some(false) if !is_dir => return Err(format!("{d:?} is in the backup twice")),
+            Some(_) => return Err(format!("{d:?} is both a file and a directory in the backup")),
+            None => {}
+        }
+    }
+    for &d in kinds.keys() {
+        let mut p = d;
+        while let Some((parent, _)) = p.rsplit_once('/') {
+            if kinds.get(parent) == Some(&false) {
+                return Err(format!("{parent:?} is a file in the backup and also the parent directory of {d:?}"));
+            }
+            p = parent;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -112,6 +235,12 @@ impl Item {
             Item::File { dest, .. } | Item::Dir { dest, .. } | Item::Big { dest, .. } => dest,
         }
     }
+
+    fn dest_mut(&mut self) -> &mut String {
+        match self {
+            Item::File { dest, .. } | Item::Dir { dest, .. } | Item::Big { dest, .. } => dest,
+        }
+    }
 }
 
 /// Safe permission bits: never setuid/setgid from an untrusted archive.
@@ -123,8 +252,8 @@ fn ts(sec: i64, nsec: i64) -> TimeSpec {
     TimeSpec::new(sec, nsec.clamp(0, 999_999_999))
 }
 
-/// The set of paths (without the leading '/') a tar's `.rp` lets through; `None` = all.
-fn read_filter(c: &mut Confined, rp: &str) -> Result<Option<HashSet<String>>, EngineError> {
+/// A report's lines by clean relative path; `None` when there is no report (or it is empty).
+fn read_report(c: &mut Confined, rp: &str) -> Result<Option<HashMap<String, ReportEntry>>, EngineError> {
     let mut bytes = Vec::new();
     match c.open_file(rp) {
         Ok(f) => {
@@ -140,117 +269,223 @@ fn read_filter(c: &mut Confined, rp: &str) -> Result<Option<HashSet<String>>, En
     if entries.is_empty() {
         return Ok(None);
     }
-    Ok(Some(entries.into_iter().filter_map(|e| clean_rel(&e.path)).collect()))
+    Ok(Some(entries.into_iter().filter_map(|e| clean_rel(&e.path).map(|p| (p, e))).collect()))
+}
+
+/// Reads through to `inner`, counting bytes and, when asked, hashing them.
+pub struct Checked<R> {
+    inner: R,
+    pub bytes: u64,
+    hasher: Option<Sha256>,
+}
+
+impl<R> Checked<R> {
+    pub fn new(inner: R, hash: bool) -> Self {
+        Checked { inner, bytes: 0, hasher: hash.then(Sha256::new) }
+    }
+
+    /// Lowercase hex SHA-256 of what passed, if hashing.
+    pub fn digest(self) -> Option<String> {
+        self.hasher.map(|h| hex_lower(&h.finalize()))
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Compares what was read of a file with what its index records; `what` names it.
+fn check_recorded(
+    what: &str,
+    bytes: u64,
+    digest: Option<&str>,
+    size: Option<u64>,
+    sha256: Option<&str>,
+    by: &str,
+) -> Result<(), EngineError> {
+    if let Some(want) = size {
+        if bytes != want {
+            return Err(untar(format!("{what} is {bytes} bytes, {by} says {want}")));
+        }
+    }
+    if let (Some(want), Some(got)) = (sha256, digest) {
+        if !want.eq_ignore_ascii_case(got) {
+            return Err(untar(format!("{what} does not have the SHA-256 {by} records (damaged in transit?)")));
+        }
+    }
+    Ok(())
+}
+
+/// The recorded `sha256` of a manage.json entry, refused when malformed.
+fn recorded_hash(m: &ManageEntry) -> Result<Option<&str>, EngineError> {
+    match m.sha256.as_deref() {
+        Some(h) if !is_sha256_hex(h) => Err(untar(format!("manage.json: the sha256 of {} is not 64 hex digits", m.file_name))),
+        h => Ok(h),
+    }
 }
 
 struct Stager {
     staging: Confined,
     seq: u64,
     items: Vec<Item>,
-    bytes: u64,
+    /// Bytes of file content staged so far, and the bytes of the tar parts they came from:
+    /// staging never holds more than the backup itself.
+    staged: u64,
+    budget: u64,
 }
 
 impl Stager {
-    /// Checks every entry of one tar and stages its files; refuses the whole archive on
-    /// anything that is not a plain file or directory with a clean path.
-    fn stage_tar(&mut self, tar: File, name: &str, filter: Option<&HashSet<String>>) -> Result<(), EngineError> {
-        let mut ar = super::tar_read::archive(tar);
-        let entries = ar.entries().map_err(|e| untar(format!("{name}: {e}")))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| untar(format!("{name}: corrupt archive: {e}")))?;
-            let kind = entry.header().entry_type();
-            let raw = entry.path_bytes().into_owned();
-            let path = String::from_utf8(raw).map_err(|_| untar(format!("{name}: an entry name is not UTF-8")))?;
-            use tar::EntryType::*;
-            let is_dir = match kind {
-                Regular | Continuous => false,
-                Directory => true,
-                XGlobalHeader => continue,
-                Symlink => return Err(untar(format!("{name}: refused symlink entry {path:?}"))),
-                Link => return Err(untar(format!("{name}: refused hard-link entry {path:?}"))),
-                other => return Err(untar(format!("{name}: refused entry {path:?} of type {other:?}"))),
-            };
-            // GNU tar archives made with `-C <sandbox> data` also hold "data/" and
-            // "data/storage/": directories above the app's data, nothing to restore.
-            if is_dir && matches!(path.trim_start_matches("./").trim_matches('/'), "data" | "data/storage") {
-                continue;
-            }
-            let dest = destination(&path).map_err(|e| match e {
-                EngineError::Untar(m) => untar(format!("{name}: {m}")),
-                e => e,
-            })?;
-            let header = entry.header();
-            let mode = safe_mode(header.mode().map_err(|e| untar(format!("{name}: {path}: {e}")))?);
-            let size = header.size().map_err(|e| untar(format!("{name}: {path}: {e}")))?;
-            let mut mtime = ts(header.mtime().unwrap_or(0) as i64, 0);
-            if let Ok(Some(exts)) = entry.pax_extensions() {
-                for ext in exts.flatten() {
-                    if ext.key() == Ok("mtime") {
-                        if let Some(t) = ext.value().ok().and_then(parse_pax_time) {
-                            mtime = t;
-                        }
-                    }
+    /// Unpacks one tar part into staging, checking every entry, the part's recorded size and
+    /// hash and, for an incremental part, its `.rp` lines.
+    fn stage_tar(&mut self, app: &mut Confined, m: &ManageEntry) -> Result<(), EngineError> {
+        let name = m.file_name.as_str();
+        let src = format!("{RESTORE_DIR}/{name}");
+        let filter = read_report(app, &format!("{src}.rp"))?;
+        let tar = app.open_file(&src).map_err(|e| untar(format!("{name}: {e} (was it sent?)")))?;
+        let len = tar.metadata()?.len();
+        check_recorded(name, len, None, m.size, None, "manage.json")?;
+        self.budget += len;
+        let sha256 = recorded_hash(m)?;
+        let mut input = Checked::new(tar, sha256.is_some());
+        for_each_tar_entry(&mut input, name, &mut |e| self.stage_entry(e, name, filter.as_ref()))?;
+        io::copy(&mut input, &mut io::sink()).map_err(|e| untar(format!("{name}: {e}")))?;
+        let bytes = input.bytes;
+        check_recorded(name, bytes, input.digest().as_deref(), m.size, sha256, "manage.json")
+    }
+
+    fn stage_entry(&mut self, e: TarEntry<'_>, name: &str, filter: Option<&HashMap<String, ReportEntry>>) -> Result<(), EngineError> {
+        let refuse = |m: String| untar(format!("{name}: {m}"));
+        let Some((dest, is_dir)) = plan_entry(&e.path, &e.kind).map_err(refuse)? else { return Ok(()) };
+        let listed = match filter.map(|f| f.get(&dest)) {
+            // Not listed in this tar's report: skipped, but its bytes must still be there.
+            Some(None) => {
+                let copied = io::copy(e.data, &mut io::sink()).map_err(|err| refuse(err.to_string()))?;
+                if copied != e.size && !is_dir {
+                    return Err(refuse(format!("truncated archive at {:?}", e.path)));
                 }
+                return Ok(());
             }
-            if filter.is_some_and(|f| !f.contains(&dest)) {
-                // Not listed in this tar's report: skipped, but its bytes must still be there.
-                let copied = io::copy(&mut entry, &mut io::sink()).map_err(|e| untar(format!("{name}: {e}")))?;
-                if copied != size && !is_dir {
-                    return Err(untar(format!("{name}: truncated archive at {path:?}")));
-                }
-                continue;
-            }
-            if is_dir {
-                self.items.push(Item::Dir { dest, mode, mtime });
-                continue;
-            }
-            let staged = format!("f{}", self.seq);
-            self.seq += 1;
-            let mut out = self.staging.create_file(&staged, 0o600).map_err(EngineError::Io)?;
-            let copied = io::copy(&mut entry, &mut out).map_err(|e| untar(format!("{name}: {e}")))?;
-            if copied != size {
-                return Err(untar(format!("{name}: truncated archive: {path:?} has {copied} of {size} bytes")));
-            }
-            fchmod(&out, Mode::from_bits_truncate(mode)).map_err(|e| EngineError::Io(e.into()))?;
-            futimens(&out, &mtime, &mtime).map_err(|e| EngineError::Io(e.into()))?;
-            self.bytes += size;
-            self.items.push(Item::File { staged, dest });
+            Some(Some(line)) => Some(line),
+            None => None,
+        };
+        if is_dir {
+            self.items.push(Item::Dir { dest, mode: safe_mode(e.mode), mtime: e.mtime });
+            return Ok(());
         }
+        if let Some(line) = listed.filter(|l| !l.is_dir && l.size != e.size) {
+            return Err(refuse(format!("{:?} is {} bytes, its .rp line says {}", e.path, e.size, line.size)));
+        }
+        let staged = format!("f{}", self.seq);
+        self.seq += 1;
+        let mut out = self.staging.create_file(&staged, 0o600).map_err(EngineError::Io)?;
+        let want = listed.map(|l| l.hash.as_str()).filter(|h| !h.is_empty());
+        let mut input = Checked::new(e.data, want.is_some());
+        let copied = io::copy(&mut input, &mut out).map_err(|err| refuse(err.to_string()))?;
+        if copied != e.size {
+            return Err(refuse(format!("truncated archive: {:?} has {copied} of {} bytes", e.path, e.size)));
+        }
+        self.staged += copied;
+        if self.staged > self.budget {
+            return Err(refuse("the archive unpacks to more than its own size".into()));
+        }
+        check_recorded(&format!("{name}: {:?}", e.path), copied, input.digest().as_deref(), None, want, "its .rp line")?;
+        fchmod(&out, Mode::from_bits_truncate(safe_mode(e.mode))).map_err(|err| EngineError::Io(err.into()))?;
+        futimens(&out, &e.mtime, &e.mtime).map_err(|err| EngineError::Io(err.into()))?;
+        self.items.push(Item::File { staged, dest });
+        Ok(())
+    }
+
+    /// Plans one big file: it must be there with the size manage.json gives and, where they
+    /// are recorded, the size and SHA-256 of its `.rp` line and manage.json's own fields.
+    fn plan_big(&mut self, app: &mut Confined, m: &ManageEntry) -> Result<(), EngineError> {
+        let name = m.file_name.as_str();
+        let src = format!("{RESTORE_DIR}/{name}");
+        let f = app.open_file(&src).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => untar(format!("big file {name} listed in manage.json was not sent")),
+            _ => untar(format!("big file {name}: {e}")),
+        })?;
+        let len = f.metadata()?.len();
+        // A one-line report names the destination, size and hash (incremental restore).
+        let line = read_report(app, &format!("{src}.rp"))?.filter(|l| l.len() == 1).and_then(|l| l.into_values().next());
+        let dest_path = line.as_ref().map_or(m.information.path.as_str(), |l| l.path.as_str());
+        let dest = destination(dest_path).map_err(|e| untar(format!("big file {name}: {e}")))?;
+        let st = &m.information.stat;
+        check_recorded(&format!("big file {name}"), len, None, Some(st.st_size), None, "manage.json (st_size)")?;
+        check_recorded(&format!("big file {name}"), len, None, line.as_ref().map(|l| l.size), None, "its .rp line")?;
+        let sha256 = recorded_hash(m)?;
+        let rp_hash = line.as_ref().map(|l| l.hash.as_str()).filter(|h| !h.is_empty());
+        if sha256.is_some() || rp_hash.is_some() {
+            let mut input = Checked::new(f, true);
+            io::copy(&mut input, &mut io::sink())?;
+            let (bytes, digest) = (input.bytes, input.digest());
+            check_recorded(&format!("big file {name}"), bytes, digest.as_deref(), m.size, sha256, "manage.json")?;
+            check_recorded(&format!("big file {name}"), bytes, digest.as_deref(), None, rp_hash, "its .rp line")?;
+        }
+        self.items.push(Item::Big {
+            name: name.to_string(),
+            dest,
+            mode: safe_mode(st.st_mode),
+            atime: ts(st.st_atim.tv_sec, st.st_atim.tv_nsec),
+            mtime: ts(st.st_mtim.tv_sec, st.st_mtim.tv_nsec),
+        });
         Ok(())
     }
 }
 
-fn parse_pax_time(v: &str) -> Option<TimeSpec> {
-    let (sec, frac) = v.split_once('.').unwrap_or((v, ""));
-    let sec: i64 = sec.parse().ok()?;
-    let digits: String = frac.chars().take(9).collect();
-    if !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let nsec: i64 = if digits.is_empty() { 0 } else { format!("{digits:0<9}").parse().ok()? };
-    Some(ts(sec, nsec))
+/// Reads `.backup/restore/manage.json`.
+fn read_manage(app: &mut Confined) -> Result<Vec<ManageEntry>, EngineError> {
+    let f = app.open_file(&format!("{RESTORE_DIR}/manage.json")).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            untar("manage.json was not sent: the restore does not know what to unpack")
+        } else {
+            untar(format!("manage.json: {e}"))
+        }
+    })?;
+    let mut b = Vec::new();
+    f.take(64 << 20).read_to_end(&mut b)?;
+    parse_manage(&b).map_err(untar)
 }
 
-/// Unpacks what `manage.json` in `.backup/restore/` lists. On any corrupt or hostile input
-/// returns `Err(Untar)` and leaves the app's data exactly as it was.
+/// Phase 1: stages and checks everything manage.json names. Each tar part is unpacked once
+/// however often it is named; a big file named twice is a conflict.
+fn plan(app: &mut Confined, stager: &mut Stager, manage: &[ManageEntry]) -> Result<(), EngineError> {
+    let mut seen = HashSet::new();
+    for m in manage {
+        if !is_valid_uri(&m.file_name) {
+            return Err(untar(format!("manage.json names an invalid file {:?}", m.file_name)));
+        }
+        let is_part = m.file_name.ends_with(".tar") && !m.is_user_tar && !m.is_big_file;
+        if !seen.insert(m.file_name.as_str()) {
+            if is_part {
+                continue;
+            }
+            return Err(untar(format!("manage.json lists the big file {} twice", m.file_name)));
+        }
+        if is_part {
+            stager.stage_tar(app, m)?;
+        } else {
+            stager.plan_big(app, m)?;
+        }
+    }
+    Ok(())
+}
+
+/// Unpacks what `manage.json` in `.backup/restore/` lists. On any corrupt or hostile input,
+/// and on any failure while moving into place, returns an error and leaves the app's data
+/// exactly as it was.
 pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
     let mut app = Confined::open(&job.sandbox)?;
-    let manage_bytes = {
-        let f = app.open_file(&format!("{RESTORE_DIR}/manage.json")).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                untar("manage.json was not sent: the restore does not know what to unpack")
-            } else {
-                untar(format!("manage.json: {e}"))
-            }
-        })?;
-        let mut b = Vec::new();
-        f.take(64 << 20).read_to_end(&mut b)?;
-        b
-    };
-    let manage = parse_manage(&manage_bytes).map_err(untar)?;
+    let manage = read_manage(&mut app)?;
     // The full listing is read (and checked) before anything changes.
     let listing = match &job.deletions {
-        Some(_) => read_filter(&mut app, &format!("{RESTORE_DIR}/manage.json.rp"))?,
+        Some(_) => read_report(&mut app, &format!("{RESTORE_DIR}/manage.json.rp"))?,
         None => None,
     };
 
@@ -258,91 +493,189 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
     let _ = app.remove_tree(STAGING_DIR);
     app.dir(STAGING_DIR, true)?;
     let staging = Confined::open(&job.sandbox.join(STAGING_DIR))?;
-    let mut stager = Stager { staging, seq: 0, items: Vec::new(), bytes: 0 };
+    let mut stager = Stager { staging, seq: 0, items: Vec::new(), staged: 0, budget: 0 };
 
     let result = (|| -> Result<RestoreSummary, EngineError> {
-        for m in &manage {
-            if !is_valid_uri(&m.file_name) {
-                return Err(untar(format!("manage.json names an invalid file {:?}", m.file_name)));
-            }
-            let src = format!("{RESTORE_DIR}/{}", m.file_name);
-            let rp = format!("{src}.rp");
-            if m.file_name.ends_with(".tar") && !m.is_user_tar && !m.is_big_file {
-                let filter = read_filter(&mut app, &rp)?;
-                let tar = app.open_file(&src).map_err(|e| untar(format!("{}: {e} (was it sent?)", m.file_name)))?;
-                stager.stage_tar(tar, &m.file_name, filter.as_ref())?;
-            } else {
-                match app.probe(&src)? {
-                    Kind::File => {}
-                    _ => return Err(untar(format!("big file {} listed in manage.json was not sent", m.file_name))),
-                }
-                // A one-line report names the destination (incremental restore).
-                let mut dest_path = m.information.path.clone();
-                if let Ok(f) = app.open_file(&rp) {
-                    let mut b = Vec::new();
-                    f.take(1 << 20).read_to_end(&mut b)?;
-                    if !b.iter().all(|c| c.is_ascii_whitespace()) {
-                        let lines = parse_report(&b).map_err(|e| untar(format!("{}.rp: {e}", m.file_name)))?;
-                        if lines.len() == 1 {
-                            dest_path = lines[0].path.clone();
-                        }
-                    }
-                }
-                let dest = destination(&dest_path)?;
-                let st = &m.information.stat;
-                stager.bytes += st.st_size;
-                stager.items.push(Item::Big {
-                    name: m.file_name.clone(),
-                    dest,
-                    mode: safe_mode(st.st_mode),
-                    atime: ts(st.st_atim.tv_sec, st.st_atim.tv_nsec),
-                    mtime: ts(st.st_mtim.tv_sec, st.st_mtim.tv_nsec),
-                });
-            }
-        }
-
+        plan(&mut app, &mut stager, &manage)?;
         // Where everything lands: the app's paths, or `.backup/restore/` for fullBackupOnly.
-        let prefix = if job.into_restore_dir { format!("{RESTORE_DIR}/") } else { String::new() };
         let mut items = std::mem::take(&mut stager.items);
-        for it in &mut items {
-            let d = format!("{prefix}{}", it.dest());
-            match it {
-                Item::File { dest, .. } | Item::Dir { dest, .. } | Item::Big { dest, .. } => *dest = d,
+        if job.into_restore_dir {
+            for it in &mut items {
+                let d = format!("{RESTORE_DIR}/{}", it.dest());
+                *it.dest_mut() = d;
             }
         }
+        check_conflicts(items.iter().map(|it| (it.dest(), matches!(it, Item::Dir { .. })))).map_err(untar)?;
         let replaces = check_destinations(&mut app, &items)?;
 
         // When a file of the app is about to be replaced, everything staged is made durable
         // before the first rename, so a crash leaves that file old or new, never truncated.
         // Into an empty place (the usual restore onto a wiped app) there is nothing old to
         // lose, and a flush of every byte would double the restore time.
-        if replaces {
+        if replaces.iter().any(|r| *r) {
             let staging_dir = app.open_dir_for_meta(STAGING_DIR)?;
             nix::unistd::syncfs(&staging_dir).map_err(|e| EngineError::Io(e.into()))?;
         }
+        let restore_dir = app.dir(RESTORE_DIR, false)?.map(|fd| fd.try_clone_to_owned()).transpose()?;
+        let restore_dir = restore_dir.ok_or_else(|| untar("the restore directory vanished"))?;
+        let staging_fd = stager.staging.root_fd().try_clone_to_owned()?;
+        let mut mover = Mover::new(&mut app, staging_fd, restore_dir);
+        mover.remember_ancestors(&items)?;
+        let moved = mover.apply(&items, &replaces).and_then(|mut summary| {
+            if let (Some((includes, excludes)), Some(listing)) = (&job.deletions, &listing) {
+                summary.deleted = mover.delete_unlisted(&job.sandbox, includes, excludes, listing)?;
+            }
+            Ok(summary)
+        });
+        match moved {
+            Ok(mut summary) => {
+                mover.finish();
+                summary.bytes += stager.staged;
+                Ok(summary)
+            }
+            Err(e) => Err(mover.undo(e)),
+        }
+    })();
+    drop(stager);
+    let _ = app.remove_tree(STAGING_DIR);
+    result
+}
 
-        let mut summary = RestoreSummary { bytes: stager.bytes, ..Default::default() };
-        let mut dirs: Vec<(String, u32, TimeSpec)> = Vec::new();
-        for it in &items {
+// ---- moving into place, and back --------------------------------------------------------
+
+/// Mode and times of a directory before the restore touched it.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    mode: u32,
+    atime: TimeSpec,
+    mtime: TimeSpec,
+}
+
+impl Meta {
+    fn of(st: &FileStat) -> Meta {
+        Meta { mode: st.st_mode & 0o7777, atime: ts(st.st_atime, st.st_atime_nsec), mtime: ts(st.st_mtime, st.st_mtime_nsec) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    Staging,
+    RestoreDir,
+}
+
+/// One change the move phase made, so that it can be undone.
+#[derive(Debug)]
+enum Step {
+    /// `dest` holds what was `name` in `from`; `swapped`: the old file is now `from/name`.
+    Moved { from: Source, name: String, dest: String, swapped: bool },
+    /// A file removed by `applyDeletions`, kept in staging as `name` until the end.
+    Deleted { rel: String, name: String },
+    /// A directory removed by `applyDeletions`.
+    RemovedDir { rel: String, meta: Meta },
+}
+
+struct Mover<'a> {
+    app: &'a mut Confined,
+    staging: OwnedFd,
+    restore_dir: OwnedFd,
+    steps: Vec<Step>,
+    /// Existing directories whose mode or times the restore may change, as they were.
+    saved: HashMap<String, Meta>,
+    /// How many directories the app's `Confined` had created before the move phase.
+    created_before: usize,
+    seq: u64,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: make the move phase fail after this many more changes.
+    pub(crate) static FAIL_AFTER: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// A point where a test can make the move phase fail, as a full disk would.
+fn fault_point() -> io::Result<()> {
+    #[cfg(test)]
+    if let Some(n) = FAIL_AFTER.with(|f| f.get()) {
+        if n == 0 {
+            FAIL_AFTER.with(|f| f.set(None));
+            return Err(io::Error::from_raw_os_error(nix::libc::ENOSPC));
+        }
+        FAIL_AFTER.with(|f| f.set(Some(n - 1)));
+    }
+    Ok(())
+}
+
+impl<'a> Mover<'a> {
+    fn new(app: &'a mut Confined, staging: OwnedFd, restore_dir: OwnedFd) -> Self {
+        let created_before = app.created_dirs().len();
+        Mover { app, staging, restore_dir, steps: Vec::new(), saved: HashMap::new(), created_before, seq: 0 }
+    }
+
+    fn remember(&mut self, rel: &str) -> io::Result<()> {
+        if rel.is_empty() || self.saved.contains_key(rel) {
+            return Ok(());
+        }
+        if let Some(st) = self.app.lstat(rel)? {
+            self.saved.insert(rel.to_string(), Meta::of(&st));
+        }
+        Ok(())
+    }
+
+    /// Records every existing directory a restore of `items` can change (each destination's
+    /// ancestors, and the directories it restores), before the first change.
+    fn remember_ancestors(&mut self, items: &[Item]) -> io::Result<()> {
+        let mut seen: HashSet<&str> = HashSet::new();
+        for it in items {
+            let dest = it.dest();
+            if matches!(it, Item::Dir { .. }) && seen.insert(dest) {
+                self.remember(dest)?;
+            }
+            let mut p = dest;
+            while let Some((parent, _)) = p.rsplit_once('/') {
+                if !seen.insert(parent) {
+                    break;
+                }
+                self.remember(parent)?;
+                p = parent;
+            }
+        }
+        Ok(())
+    }
+
+    fn move_in(&mut self, from: Source, name: &str, dest: &str, swap: bool) -> Result<(), EngineError> {
+        fault_point()?;
+        let from_fd = match from {
+            Source::Staging => self.staging.as_fd(),
+            Source::RestoreDir => self.restore_dir.as_fd(),
+        };
+        self.app.move_into(from_fd, name, dest, swap).map_err(|e| move_error(dest, e))?;
+        self.steps.push(Step::Moved { from, name: name.to_string(), dest: dest.to_string(), swapped: swap });
+        Ok(())
+    }
+
+    /// Phase 2: every item in place, then directory modes and times, deepest first.
+    fn apply(&mut self, items: &[Item], replaces: &[bool]) -> Result<RestoreSummary, EngineError> {
+        let mut summary = RestoreSummary::default();
+        let mut dirs: Vec<(&str, u32, TimeSpec)> = Vec::new();
+        for (it, &swap) in items.iter().zip(replaces) {
             match it {
                 Item::Dir { dest, mode, mtime } => {
-                    app.dir(dest, true)?;
-                    dirs.push((dest.clone(), *mode, *mtime));
+                    fault_point()?;
+                    self.app.dir(dest, true).map_err(|e| move_error(dest, e))?;
+                    dirs.push((dest, *mode, *mtime));
                     summary.dirs += 1;
                 }
-                Item::File { staged, dest, .. } => {
-                    app.rename_into(stager.staging.root_fd(), staged, dest)?;
+                Item::File { staged, dest } => {
+                    self.move_in(Source::Staging, staged, dest, swap)?;
                     summary.files += 1;
                 }
                 Item::Big { name, dest, mode, atime, mtime } => {
-                    let f = app.open_file(&format!("{RESTORE_DIR}/{name}"))?;
+                    let f = self.app.open_file(&format!("{RESTORE_DIR}/{name}"))?;
                     fchmod(&f, Mode::from_bits_truncate(*mode)).map_err(|e| EngineError::Io(e.into()))?;
                     futimens(&f, atime, mtime).map_err(|e| EngineError::Io(e.into()))?;
                     drop(f);
-                    let restore_dir = app.dir(RESTORE_DIR, false)?.map(|fd| fd.try_clone_to_owned()).transpose()?;
-                    let restore_dir = restore_dir.ok_or_else(|| untar("the restore directory vanished"))?;
-                    use std::os::fd::AsFd;
-                    app.rename_into(restore_dir.as_fd(), name, dest)?;
+                    self.move_in(Source::RestoreDir, name, dest, swap)?;
+                    summary.bytes += self.app.lstat(dest)?.map_or(0, |st| st.st_size as u64);
                     summary.files += 1;
                 }
             }
@@ -350,91 +683,151 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
         // Deepest first, so setting a parent's mtime is the last change inside it.
         dirs.sort_by_key(|d| std::cmp::Reverse(d.0.matches('/').count()));
         for (dest, mode, mtime) in dirs {
-            let d = app.open_dir_for_meta(&dest)?;
-            fchmod(&d, Mode::from_bits_truncate(mode)).map_err(|e| EngineError::Io(e.into()))?;
-            futimens(&d, &mtime, &mtime).map_err(|e| EngineError::Io(e.into()))?;
-        }
-        if let (Some((includes, excludes)), Some(listing)) = (&job.deletions, &listing) {
-            summary.deleted = apply_deletions(&mut app, &job.sandbox, includes, excludes, listing)?;
+            fault_point()?;
+            set_meta(self.app, dest, Meta { mode, atime: mtime, mtime }).map_err(|e| move_error(dest, e))?;
         }
         Ok(summary)
-    })();
-    drop(stager);
-    let _ = app.remove_tree(STAGING_DIR);
-    result
-}
+    }
 
-/// Removes what the backup's scope holds now but the full listing does not: files first,
-/// then directories that became empty, deepest first. Only entries below a directory the
-/// listing names are candidates, so nothing the backup never covered (another scene's
-/// directories, say) is touched; a directory that still holds something stays.
-fn apply_deletions(
-    app: &mut Confined,
-    sandbox: &Path,
-    includes: &[String],
-    excludes: &[String],
-    listing: &HashSet<String>,
-) -> Result<u64, EngineError> {
-    let present = super::scan::scan(sandbox, includes, excludes)?;
-    let mut deleted = 0;
-    let mut dirs = Vec::new();
-    for e in &present {
-        let Some(rel) = clean_rel(&e.sandbox_path) else { continue };
-        // Inside a directory the backup covered (a deleted directory's own entry is gone,
-        // so any listed ancestor counts).
-        let covered = rel.match_indices('/').any(|(i, _)| listing.contains(&rel[..i]));
-        if listing.contains(&rel) || !covered {
-            continue;
-        }
-        if e.is_dir {
-            dirs.push(rel);
-        } else {
-            app.remove(&rel)?;
+    /// Removes what the backup's scope holds now but the full listing does not: files first,
+    /// then directories that became empty, deepest first. Only entries below a directory the
+    /// listing names are candidates, so nothing the backup never covered (another scene's
+    /// directories, say) is touched; a directory that still holds something stays. Removed
+    /// files are kept in staging until the restore has succeeded.
+    fn delete_unlisted(
+        &mut self,
+        sandbox: &Path,
+        includes: &[String],
+        excludes: &[String],
+        listing: &HashMap<String, ReportEntry>,
+    ) -> Result<u64, EngineError> {
+        let present = super::scan::scan(sandbox, includes, excludes)?;
+        let mut deleted = 0;
+        let mut dirs = Vec::new();
+        for e in &present {
+            let Some(rel) = clean_rel(&e.sandbox_path) else { continue };
+            // Inside a directory the backup covered (a deleted directory's own entry is gone,
+            // so any listed ancestor counts).
+            let covered = rel.match_indices('/').any(|(i, _)| listing.contains_key(&rel[..i]));
+            if listing.contains_key(&rel) || !covered {
+                continue;
+            }
+            if e.is_dir {
+                dirs.push(rel);
+                continue;
+            }
+            fault_point()?;
+            self.remember(rel.rsplit_once('/').map_or("", |(p, _)| p))?;
+            let name = format!("d{}", self.seq);
+            self.seq += 1;
+            self.app.move_out(&rel, self.staging.as_fd(), &name, false).map_err(|err| move_error(&rel, err))?;
+            self.steps.push(Step::Deleted { rel, name });
             deleted += 1;
         }
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+        for rel in dirs {
+            fault_point()?;
+            self.remember(rel.rsplit_once('/').map_or("", |(p, _)| p))?;
+            let Some(st) = self.app.lstat(&rel)? else { continue };
+            match self.app.remove(&rel) {
+                Ok(()) => {
+                    self.steps.push(Step::RemovedDir { rel, meta: Meta::of(&st) });
+                    deleted += 1;
+                }
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENOTEMPTY) => {}
+                Err(e) => return Err(move_error(&rel, e)),
+            }
+        }
+        Ok(deleted)
     }
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
-    for d in dirs {
-        match app.remove(&d) {
-            Ok(()) => deleted += 1,
-            Err(e) if e.raw_os_error() == Some(nix::libc::ENOTEMPTY) => {}
-            Err(e) => return Err(e.into()),
+
+    /// After success: the old files that exchanges left in the restore directory go (those
+    /// left in staging go with it).
+    fn finish(self) {
+        for s in &self.steps {
+            if let Step::Moved { from: Source::RestoreDir, name, swapped: true, .. } = s {
+                let _ = nix::unistd::unlinkat(self.restore_dir.as_fd(), name.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+            }
         }
     }
-    Ok(deleted)
+
+    /// Plays the journal backwards: every file moved back where it came from, every old file
+    /// back in place, removed directories recreated, created ones removed, and the modes and
+    /// times of the directories touched restored. Returns the error to report.
+    fn undo(mut self, cause: EngineError) -> EngineError {
+        let mut trouble = Vec::new();
+        let recreated: HashSet<String> =
+            self.steps.iter().filter_map(|s| if let Step::RemovedDir { rel, .. } = s { Some(rel.clone()) } else { None }).collect();
+        while let Some(step) = self.steps.pop() {
+            let r = match &step {
+                Step::Moved { from, name, dest, swapped } => {
+                    let to = match from {
+                        Source::Staging => self.staging.as_fd(),
+                        Source::RestoreDir => self.restore_dir.as_fd(),
+                    };
+                    self.app.move_out(dest, to, name, *swapped)
+                }
+                Step::Deleted { rel, name } => self.app.move_into(self.staging.as_fd(), name, rel, false),
+                // Its mode and times are set at the end, after the files moved back into it.
+                Step::RemovedDir { rel, meta } => self.app.dir(rel, true).map(|_| {
+                    self.saved.insert(rel.clone(), *meta);
+                }),
+            };
+            if let Err(e) = r {
+                trouble.push(format!("{step:?}: {e}"));
+            }
+        }
+        let created: Vec<String> = self.app.created_dirs()[self.created_before..].to_vec();
+        for rel in created.iter().rev().filter(|r| !recreated.contains(*r)) {
+            if let Err(e) = self.app.remove(rel) {
+                trouble.push(format!("remove {rel}: {e}"));
+            }
+        }
+        let mut saved: Vec<(&String, &Meta)> = self.saved.iter().collect();
+        saved.sort_by_key(|(rel, _)| std::cmp::Reverse(rel.matches('/').count()));
+        for (rel, meta) in saved {
+            if let Err(e) = set_meta(self.app, rel, *meta) {
+                trouble.push(format!("times of {rel}: {e}"));
+            }
+        }
+        let what = match &cause {
+            EngineError::Untar(m) => m.clone(),
+            other => other.to_string(),
+        };
+        if trouble.is_empty() {
+            untar(format!("{what}; every change was undone, the app's data is as it was"))
+        } else {
+            untar(format!("{what}; undoing it failed in part: {}", trouble.join("; ")))
+        }
+    }
+}
+
+fn move_error(dest: &str, e: io::Error) -> EngineError {
+    untar(format!("moving {dest:?} into place failed: {e}"))
+}
+
+fn set_meta(app: &mut Confined, rel: &str, meta: Meta) -> io::Result<()> {
+    let d = app.open_dir_for_meta(rel)?;
+    fchmod(&d, Mode::from_bits_truncate(meta.mode)).map_err(io::Error::from)?;
+    futimens(&d, &meta.atime, &meta.mtime).map_err(io::Error::from)
 }
 
 /// Every destination must be reachable without a symlink, and must not turn a directory
-/// into a file or the other way round. Checked before anything moves. Returns whether an
-/// existing file will be replaced.
-fn check_destinations(app: &mut Confined, items: &[Item]) -> Result<bool, EngineError> {
-    let mut replaces = false;
-    let mut planned: HashMap<&str, bool> = HashMap::new();
+/// into a file or the other way round. Checked before anything moves. Returns, per item,
+/// whether it replaces an existing file (or symlink, which rename never follows).
+fn check_destinations(app: &mut Confined, items: &[Item]) -> Result<Vec<bool>, EngineError> {
+    let mut replaces = Vec::with_capacity(items.len());
     for it in items {
         let is_dir = matches!(it, Item::Dir { .. });
         let dest = it.dest();
-        if let Some(&was_dir) = planned.get(dest) {
-            if was_dir != is_dir {
-                return Err(untar(format!("{dest:?} is both a file and a directory in the backup")));
-            }
-        }
-        planned.insert(dest, is_dir);
-        // Every parent of a planned path must be (or become) a directory.
-        let mut p = dest;
-        while let Some((parent, _)) = p.rsplit_once('/') {
-            if planned.get(parent) == Some(&false) {
-                return Err(untar(format!("{parent:?} is both a file and a directory in the backup")));
-            }
-            p = parent;
-        }
         let kind = app.probe(dest).map_err(|e| untar(format!("{dest}: {e}")))?;
-        match (kind, is_dir) {
-            (Kind::Missing, _) | (Kind::Dir, true) => {}
-            (Kind::File, false) | (Kind::Symlink, false) => replaces = true,
+        replaces.push(match (kind, is_dir) {
+            (Kind::Missing, _) | (Kind::Dir, true) => false,
+            (Kind::File, false) | (Kind::Symlink, false) => true,
             (Kind::Dir, false) => return Err(untar(format!("{dest:?} is a directory in the app's data, a file in the backup"))),
             (_, true) => return Err(untar(format!("{dest:?} is a directory in the backup but not in the app's data"))),
             (Kind::Other, false) => return Err(untar(format!("{dest:?} is a special file in the app's data"))),
-        }
+        });
     }
     Ok(replaces)
 }

@@ -17,7 +17,6 @@
 //! pax `size` of the `'x'` record before it); long-name and pax records are capped, so no
 //! input makes it buffer without bound.
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 
 const BLOCK: usize = 512;
@@ -27,7 +26,7 @@ const MAX_LONG_NAME: u64 = super::PATH_MAX as u64 + 1;
 const MAX_PAX: u64 = 64 * 1024;
 
 /// The tar entries of a part, a device's or anyone's, for the restore to check and stage.
-pub fn archive(tar: File) -> tar::Archive<DeviceTar<BufReader<File>>> {
+pub fn archive<R: Read>(tar: R) -> tar::Archive<DeviceTar<BufReader<R>>> {
     tar::Archive::new(DeviceTar::new(BufReader::with_capacity(1 << 20, tar)))
 }
 

@@ -15,6 +15,10 @@ use super::restore::{clear_work_area, create_handle, run, RestoreJob};
 use super::{EngineError, Flow};
 use crate::device::WORK_AREA;
 
+/// The committed fuzz corpus, replayed through the fuzz targets' bodies on stable.
+#[path = "../../fuzz/replay.rs"]
+mod fuzz_replay;
+
 fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("engine-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&d);
@@ -431,4 +435,263 @@ fn parts_split_at_6000_entries() {
     assert_eq!(first, 6000);
     assert_eq!(first + second, 6100 + 7 + 1, "files, their 7 directories and files/ itself");
     fs::remove_dir_all(d).unwrap();
+}
+
+// ---- all or nothing (DESIGN.md §5 rule 11) ----------------------------------------------------
+
+/// Writes `files` (uri → bytes) into the restore area as a client would, and restores.
+fn restore_given(sb: &Path, files: &[(&str, Vec<u8>)]) -> Result<super::restore::RestoreSummary, EngineError> {
+    for (uri, bytes) in files {
+        let (mut data, _) = create_handle(sb, uri).unwrap();
+        data.write_all(bytes).unwrap();
+    }
+    restore(sb)
+}
+
+/// The restore failed with 13500008, its message names `word`, and the app is as `before`.
+fn refused_unchanged(r: Result<super::restore::RestoreSummary, EngineError>, word: &str, sb: &Path, before: &Tree) {
+    let e = r.expect_err("the restore must fail");
+    assert_eq!(e.to_biz().code, crate::error::E_UNTAR, "{e}");
+    assert!(e.to_string().contains(word), "{word:?} not in: {e}");
+    assert_eq!(&tree(sb), before, "the app's data changed: {e}");
+}
+
+fn app_with_top(name: &str) -> (PathBuf, PathBuf, Tree) {
+    let d = temp(name);
+    let sb = d.join("app");
+    sample(&sb);
+    write(&sb, &format!("{F}/top.txt"), b"the app's own top.txt", 0o644, (1_650_000_000, 7));
+    let before = tree(&sb);
+    (d, sb, before)
+}
+
+const PART_ONLY: &[u8] = br#"[{"fileName":"part.0.tar","isBigFile":false}]"#;
+
+#[test]
+fn d1_a_path_that_is_a_file_and_a_parent_is_refused_before_anything_moves() {
+    let (d, sb, before) = app_with_top("d1");
+    let tar = hostile_tar(&[
+        (&format!("/{F}/top.txt"), tar::EntryType::Regular, b"replaced", None),
+        (&format!("/{F}/cf/child"), tar::EntryType::Regular, b"child", None),
+        (&format!("/{F}/cf"), tar::EntryType::Regular, b"a file", None),
+    ]);
+    let r = restore_given(&sb, &[("part.0.tar", tar), ("manage.json", PART_ONLY.to_vec())]);
+    refused_unchanged(r, "parent directory", &sb, &before);
+    // The same the other way round, and a path that is both a file and a directory.
+    let tar = hostile_tar(&[
+        (&format!("/{F}/x"), tar::EntryType::Regular, b"a file", None),
+        (&format!("/{F}/x/"), tar::EntryType::Directory, b"", None),
+    ]);
+    let r = restore_given(&sb, &[("part.0.tar", tar), ("manage.json", PART_ONLY.to_vec())]);
+    refused_unchanged(r, "both a file and a directory", &sb, &before);
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn d2_a_big_file_listed_twice_or_a_file_in_the_backup_twice_is_refused() {
+    let (d, sb, before) = app_with_top("d2");
+    let big = vec![9u8; 3_000_000];
+    let entry = format!(
+        r#"{{"fileName":"0123456789abcdef","information":{{"path":"/{F}/big.bin","stat":{{"st_size":3000000}}}},"isBigFile":true}}"#
+    );
+    let manage = format!("[{entry},\n{entry}]");
+    let r = restore_given(&sb, &[("0123456789abcdef", big), ("manage.json", manage.into_bytes())]);
+    refused_unchanged(r, "twice", &sb, &before);
+    let tar = hostile_tar(&[
+        (&format!("/{F}/top.txt"), tar::EntryType::Regular, b"one", None),
+        (&format!("/{F}/top.txt"), tar::EntryType::Regular, b"two", None),
+    ]);
+    let r = restore_given(&sb, &[("part.0.tar", tar), ("manage.json", PART_ONLY.to_vec())]);
+    refused_unchanged(r, "twice", &sb, &before);
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn d3_a_part_named_100000_times_is_unpacked_once() {
+    let d = temp("d3");
+    let sb = d.join("app");
+    fs::create_dir_all(&sb).unwrap();
+    let entries: Vec<(String, Vec<u8>)> = (0..50).map(|i| (format!("/{F}/f{i}"), vec![b'x'; 1000])).collect();
+    let list: Vec<(&str, tar::EntryType, &[u8], Option<&str>)> =
+        entries.iter().map(|(p, b)| (p.as_str(), tar::EntryType::Regular, b.as_slice(), None)).collect();
+    let tar = hostile_tar(&list);
+    let one = r#"{"fileName":"part.0.tar","isBigFile":false}"#;
+    let manage = format!("[{}]", vec![one; 100_000].join(",\n"));
+    let started = std::time::Instant::now();
+    let s = restore_given(&sb, &[("part.0.tar", tar), ("manage.json", manage.into_bytes())]).map_err(|e| e.to_string()).unwrap();
+    // Once: 50 files, 50,000 bytes staged and moved (the defect staged 5,000,000 files).
+    assert_eq!((s.files, s.bytes), (50, 50_000));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "took {:?}", started.elapsed());
+    assert_eq!(fs::read(sb.join(format!("{F}/f7"))).unwrap(), vec![b'x'; 1000]);
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn d4_a_big_file_of_another_size_than_manage_json_gives_is_refused() {
+    let (d, sb, before) = app_with_top("d4");
+    let manage = format!(
+        r#"[{{"fileName":"0123456789abcdef","information":{{"path":"/{F}/big.bin","stat":{{"st_size":2109497}}}},"isBigFile":true}}]"#
+    );
+    for len in [1000usize, 2_109_498] {
+        let r = restore_given(&sb, &[("0123456789abcdef", vec![1u8; len]), ("manage.json", manage.clone().into_bytes())]);
+        refused_unchanged(r, &format!("is {len} bytes, manage.json (st_size) says 2109497"), &sb, &before);
+    }
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn d5_an_incremental_big_file_must_have_the_size_and_hash_of_its_rp_line() {
+    let d = temp("d5");
+    let sb = d.join("app");
+    chain_sample(&sb);
+    let full = incremental(&sb, 0, None);
+    let before = tree(&sb);
+    let big = full.iter().find(|o| o.uri.len() == 16).expect("a big file");
+    for (what, bytes, st_size) in [
+        ("shorter", vec![7u8; 4096], 4096u64),
+        (
+            "same size, other bytes",
+            {
+                let mut b = big.bytes.clone();
+                b[1_000_000] ^= 0xff;
+                b
+            },
+            big.bytes.len() as u64,
+        ),
+    ] {
+        // manage.json agrees with the damaged file, so only the .rp line can tell.
+        let manage = String::from_utf8(full.last().unwrap().bytes.clone())
+            .unwrap()
+            .replace(&format!("\"st_size\":{}", big.bytes.len()), &format!("\"st_size\":{st_size}"));
+        let mut outs: Vec<(&str, Vec<u8>, Vec<u8>)> = Vec::new();
+        for o in &full {
+            let data = if o.uri == big.uri {
+                bytes.clone()
+            } else if o.uri == "manage.json" {
+                manage.clone().into_bytes()
+            } else {
+                o.bytes.clone()
+            };
+            outs.push((&o.uri, data, o.report.clone()));
+        }
+        for (uri, data, report) in &outs {
+            let (mut f, mut rp) = create_handle(&sb, uri).unwrap();
+            f.write_all(data).unwrap();
+            rp.write_all(report).unwrap();
+        }
+        let word = if bytes.len() == 4096 { "its .rp line says 3000000" } else { "SHA-256" };
+        refused_unchanged(restore(&sb), word, &sb, &before);
+        let _ = what;
+    }
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn recorded_sizes_and_hashes_catch_damage_a_tar_reader_would_miss() {
+    let d = temp("recorded");
+    let (sb, out) = (d.join("app"), d.join("out"));
+    fs::create_dir_all(&out).unwrap();
+    sample(&sb);
+    let uris = backup_into(&sb, &out);
+    let manage: Vec<serde_json::Value> = serde_json::from_slice(&fs::read(out.join("manage.json")).unwrap()).unwrap();
+    for m in &manage {
+        let name = m["fileName"].as_str().unwrap();
+        let bytes = fs::read(out.join(name)).unwrap();
+        assert_eq!(m["size"].as_u64(), Some(bytes.len() as u64), "{name}");
+        let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(m["sha256"].as_str(), Some(hex.as_str()), "{name}");
+    }
+    let before = tree(&sb);
+    let big = uris.iter().find(|u| u.ends_with(".db")).unwrap().clone();
+    // A flipped byte inside a file's content in the tar (the tar still parses), then in the big file.
+    for victim in ["part.0.tar".to_string(), big] {
+        let mut files: Vec<(&str, Vec<u8>)> = uris.iter().map(|u| (u.as_str(), fs::read(out.join(u)).unwrap())).collect();
+        let f = files.iter_mut().find(|(u, _)| *u == victim).unwrap();
+        let at = if victim.ends_with(".tar") { 512 + 3 } else { 1_234_567 };
+        f.1[at] ^= 0x20;
+        refused_unchanged(restore_given(&sb, &files), "SHA-256", &sb, &before);
+    }
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_failure_while_moving_into_place_undoes_every_change() {
+    let d = temp("undo");
+    let (sb, out) = (d.join("app"), d.join("out"));
+    fs::create_dir_all(&out).unwrap();
+    sample(&sb);
+    let uris = backup_into(&sb, &out);
+    // The app changed since: some files differ, one directory is gone, one file is new.
+    write(&sb, "data/storage/el2/base/files/notes/3/n3.txt", b"edited since", 0o600, (1_710_000_000, 0));
+    fs::remove_dir_all(sb.join("data/storage/el2/base/files/notes/5")).unwrap();
+    write(&sb, &format!("{F}/later.txt"), b"made after the backup", 0o644, (1_710_000_000, 0));
+    fs::remove_file(sb.join("data/storage/el2/database/rdb/big.db")).unwrap();
+    let before = tree(&sb);
+    for fail_after in [0, 1, 40, 152, 153, 160] {
+        hand_over(&sb, &out, &uris);
+        super::restore::FAIL_AFTER.with(|f| f.set(Some(fail_after)));
+        let r = restore(&sb);
+        super::restore::FAIL_AFTER.with(|f| f.set(None));
+        refused_unchanged(r, "every change was undone", &sb, &before);
+    }
+    // And the same restore without a fault succeeds.
+    hand_over(&sb, &out, &uris);
+    assert_eq!(restore(&sb).map_err(|e| e.to_string()).unwrap().files, 153);
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_failure_while_applying_deletions_brings_the_deleted_files_back() {
+    let d = temp("undo-del");
+    let sb = d.join("app");
+    chain_sample(&sb);
+    let full = incremental(&sb, 0, None);
+    write(&sb, &format!("{F}/gone/a.txt"), b"not in the backup", 0o644, (1_710_000_000, 0));
+    write(&sb, &format!("{F}/b.txt"), b"not in the backup either", 0o644, (1_710_000_000, 0));
+    let before = tree(&sb);
+    // A fault at every step in turn, until the restore gets through without one.
+    for fail_after in 0.. {
+        for o in &full {
+            let (mut f, mut rp) = create_handle(&sb, &o.uri).unwrap();
+            f.write_all(&o.bytes).unwrap();
+            rp.write_all(&o.report).unwrap();
+        }
+        super::restore::FAIL_AFTER.with(|f| f.set(Some(fail_after)));
+        let r = run(&RestoreJob { sandbox: sb.clone(), into_restore_dir: false, deletions: Some((job(&sb).includes, vec![])) });
+        let hit = super::restore::FAIL_AFTER.with(|f| f.replace(None)).is_none();
+        clear_work_area(&sb).unwrap();
+        if !hit {
+            let s = r.map_err(|e| e.to_string()).unwrap();
+            assert_eq!(s.deleted, 3, "gone/a.txt, gone/ and b.txt");
+            assert!(fail_after > 25, "every step was faulted: {fail_after}");
+            break;
+        }
+        refused_unchanged(r, "undone", &sb, &before);
+    }
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_symlinked_data_dir_and_an_unknown_rp_version_are_refused_with_13500008() {
+    let d = temp("hostile-sandbox");
+    let sb = d.join("app");
+    let outside = d.join("outside");
+    fs::create_dir_all(outside.join("storage/el2/base")).unwrap();
+    fs::create_dir_all(&sb).unwrap();
+    std::os::unix::fs::symlink(&outside, sb.join("data")).unwrap();
+    let e = create_handle(&sb, "part.0.tar").unwrap_err();
+    assert_eq!(crate::error::BizError::from_io(&e).code, crate::error::E_UNTAR, "{e}");
+    let e = run(&RestoreJob { sandbox: sb.clone(), into_restore_dir: false, deletions: None }).unwrap_err();
+    assert_eq!(e.to_biz().code, crate::error::E_UNTAR, "{e}");
+    assert_eq!(fs::read_dir(outside.join("storage/el2/base")).unwrap().count(), 0, "nothing was written through the link");
+
+    let (d2, sb2, before) = app_with_top("rp-version");
+    let tar = hostile_tar(&[(&format!("/{F}/top.txt"), tar::EntryType::Regular, b"new", None)]);
+    let (mut data, mut rp) = create_handle(&sb2, "1_part.0.tar").unwrap();
+    data.write_all(&tar).unwrap();
+    rp.write_all(format!("version=9.9&attrNum=8\n{}\n/{F}/top.txt;33188;0;3;1;;1;0\n", super::report::HEADER).as_bytes()).unwrap();
+    let r = restore_given(&sb2, &[("manage.json", br#"[{"fileName":"1_part.0.tar","isBigFile":false}]"#.to_vec())]);
+    refused_unchanged(r, "9.9", &sb2, &before);
+    fs::remove_dir_all(d).unwrap();
+    fs::remove_dir_all(d2).unwrap();
 }

@@ -6,6 +6,8 @@ mod args;
 mod caller_fd;
 mod events;
 mod js_error;
+pub mod names;
+pub mod verify;
 
 use std::future::Future;
 use std::os::fd::{IntoRawFd, OwnedFd};
