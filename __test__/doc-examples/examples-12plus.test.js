@@ -103,7 +103,7 @@ test('v18-IncrementalBackupSession-getLocalCapabilities', async () => {
 test('v18-IncrementalBackupSession-release', async () => {
   await install([])
   await h.run('v18-IncrementalBackupSession-release')
-  await h.settle()
+  await h.waitForSettled('IncrementalBackupSession.release')
   expect(h.calls('IncrementalBackupSession.release')[0].state).toBe('resolved')
 })
 

@@ -108,7 +108,7 @@ describe('SessionBackup', () => {
     await install([])
     const r = await h.run('v18-SessionBackup-release', { exports: ['sessionBackup'] })
     expect(r.error).toBeUndefined()
-    await h.settle()
+    await h.waitForSettled('SessionBackup.release')
     expect(h.calls('SessionBackup.release')[0].state).toBe('resolved')
     // Released: the device is free for a new session at once.
     expect(() => new h.real.SessionBackup({ onFileReady() {}, onBundleBegin() {}, onBundleEnd() {}, onAllBundlesEnd() {}, onBackupServiceDied() {} }).release()).not.toThrow()
@@ -203,7 +203,7 @@ describe('SessionRestore', () => {
     expect(r.error).toBeUndefined()
     const s = r.exports.g_session || r.exports.sessionRestore
     if (name.endsWith('release')) {
-      await h.settle()
+      await h.waitForSettled('SessionRestore.release')
       expect(h.calls('SessionRestore.release').every((c) => c.state === 'resolved')).toBe(true)
       return
     }

@@ -596,6 +596,10 @@ function createHarness() {
     },
     waitForEvent: (name, count = 1, timeoutMs) => h.waitFor(() => h.events(name).length >= count, `${count} × ${name}`, timeoutMs),
     waitForLog: (text, timeoutMs) => h.waitFor(() => h.logs().some((l) => l.includes(text)), `a console line with ${JSON.stringify(text)}`, timeoutMs),
+    /** Waits until every call of `method` (e.g. 'SessionBackup.release') has settled: a call
+     * travels to the service process and back, so no fixed wait will do. */
+    waitForSettled: (method, timeoutMs) =>
+      h.waitFor(() => h.calls(method).length > 0 && h.calls(method).every((c) => c.state !== 'pending'), `${method} to settle`, timeoutMs),
     /** Lets already-queued events and promise settlements run. */
     settle: async (ms = 50) => {
       await new Promise((r) => setTimeout(r, ms))

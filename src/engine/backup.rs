@@ -118,13 +118,6 @@ fn tar_manage_entry(name: &str, size: u64) -> ManageEntry {
     }
 }
 
-/// Adds the end-to-end check fields (`size`, `sha256` of the bytes as sent) to an entry.
-fn recorded(mut m: ManageEntry, file: &File) -> io::Result<ManageEntry> {
-    let (size, sha256) = integrity_of(file)?;
-    (m.size, m.sha256) = (Some(size), Some(sha256));
-    Ok(m)
-}
-
 /// Runs the backup, calling `sink` for every output in send order: big files as the walk
 /// meets them, each tar part once it is full, `manage.json` last. Returns `Err(Stopped)` as
 /// soon as the sink says stop.
@@ -150,8 +143,14 @@ pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn Fn
     let stop = AtomicBool::new(false);
     let (jobs, queued) = mpsc::channel::<PackJob>();
     let queued = Mutex::new(queued);
-    let mut out =
-        InOrder { sink, summary: BackupSummary::default(), manage: Vec::new(), names: BigNames::new(true), queue: VecDeque::new() };
+    let mut out = InOrder {
+        sink,
+        summary: BackupSummary::default(),
+        manage: Vec::new(),
+        names: BigNames::new(true),
+        queue: VecDeque::new(),
+        big_hashes: BigHashes::new(),
+    };
     std::thread::scope(|scope| {
         let mut packers = 0;
         let mut submit = |entries: Vec<ScanEntry>, out: &mut InOrder| {
@@ -192,7 +191,8 @@ pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn Fn
         drop(jobs);
         result
     })?;
-    let InOrder { sink, summary, manage, .. } = out;
+    let InOrder { sink, summary, mut manage, big_hashes, .. } = out;
+    big_hashes.record(&mut manage).map_err(tar_err)?;
     let mut f = anonymous_file(&job.spool_dir).map_err(tar_err)?;
     write_manage(&manage, &mut BufWriter::new(&mut f)).map_err(tar_err)?;
     let file = reopen_read_only(&f).map_err(tar_err)?;
@@ -238,6 +238,50 @@ struct InOrder<'s> {
     manage: Vec<ManageEntry>,
     names: BigNames,
     queue: VecDeque<Pending>,
+    big_hashes: BigHashes,
+}
+
+/// Big files are hashed on a thread of their own while they travel, so the hash (only
+/// needed in `manage.json`, which goes last) adds no time to sending them.
+struct BigHashes {
+    jobs: Option<mpsc::Sender<(usize, File)>>,
+    done: Option<std::thread::JoinHandle<Vec<HashedBig>>>,
+}
+
+/// A `manage.json` index and the size and SHA-256 of its big file.
+type HashedBig = (usize, io::Result<(u64, String)>);
+
+impl BigHashes {
+    fn new() -> BigHashes {
+        BigHashes { jobs: None, done: None }
+    }
+
+    /// Hashes `file` (a dup: reading by offset leaves the receiver's position alone) for
+    /// `manage[index]`.
+    fn add(&mut self, index: usize, file: &File) -> io::Result<()> {
+        let dup = file.try_clone()?;
+        if self.jobs.is_none() {
+            let (tx, rx) = mpsc::channel::<(usize, File)>();
+            self.done = Some(
+                std::thread::Builder::new()
+                    .name("backup-hash".into())
+                    .spawn(move || rx.into_iter().map(|(i, f)| (i, integrity_of(&f))).collect())?,
+            );
+            self.jobs = Some(tx);
+        }
+        self.jobs.as_ref().expect("set above").send((index, dup)).map_err(|_| io::Error::other("the hash thread stopped"))
+    }
+
+    /// Waits for every hash and records it in its entry.
+    fn record(mut self, manage: &mut [ManageEntry]) -> io::Result<()> {
+        drop(self.jobs.take());
+        let Some(done) = self.done.take() else { return Ok(()) };
+        for (i, r) in done.join().map_err(|_| io::Error::other("the hash thread panicked"))? {
+            let (size, sha256) = r?;
+            (manage[i].size, manage[i].sha256) = (Some(size), Some(sha256));
+        }
+        Ok(())
+    }
 }
 
 impl InOrder<'_> {
@@ -253,7 +297,8 @@ impl InOrder<'_> {
                         continue;
                     };
                     let uri = self.names.name(&e.sandbox_path);
-                    self.manage.push(recorded(big_file_entry(&uri, e, &mut self.summary), &file).map_err(tar_err)?);
+                    self.big_hashes.add(self.manage.len(), &file).map_err(tar_err)?;
+                    self.manage.push(big_file_entry(&uri, e, &mut self.summary));
                     Output { uri, file, report: None }
                 }
                 Pending::Part(result) => {
