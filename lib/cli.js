@@ -114,24 +114,7 @@ function need(positionals, n, what) {
   if (positionals.length < n) throw new UsageError(`missing ${what}`)
 }
 
-function treeSize(dir) {
-  let files = 0
-  let bytes = 0
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.isFile()) {
-        files++
-        bytes += fs.lstatSync(p).size
-      }
-    }
-  }
-  try {
-    walk(dir)
-  } catch {}
-  return { files, bytes }
-}
+const { treeSize } = progress
 
 const commands = {
   init(values, args) {

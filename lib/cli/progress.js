@@ -70,10 +70,8 @@ function folderTotals(dir) {
   return { files, bytes }
 }
 
-/** The regular files and bytes of an app's sandbox (its data, before a backup). */
-function sandboxTotals(root, bundle) {
-  const sandbox = sandboxOf(root, bundle)
-  const skip = path.join(sandbox, WORK_AREA)
+/** The regular files and bytes under `dir`, leaving out the folder `skip`. */
+function treeSize(dir, skip) {
   let files = 0
   let bytes = 0
   const walk = (d) => {
@@ -88,9 +86,15 @@ function sandboxTotals(root, bundle) {
     }
   }
   try {
-    walk(sandbox)
+    walk(dir)
   } catch {}
   return { files, bytes }
+}
+
+/** The regular files and bytes of an app's sandbox (its data, before a backup). */
+function sandboxTotals(root, bundle) {
+  const sandbox = sandboxOf(root, bundle)
+  return treeSize(sandbox, path.join(sandbox, WORK_AREA))
 }
 
 // manage.json comes last and lists every file of the bundle with its size
@@ -312,4 +316,4 @@ function progressMode(values, stream = process.stdout) {
   return stream.isTTY ? 'bar' : 'lines'
 }
 
-module.exports = { withProgress, progressMode, watchBackup, watchRestore, folderTotals, fmtBytes }
+module.exports = { withProgress, progressMode, watchBackup, watchRestore, folderTotals, fmtBytes, treeSize }
