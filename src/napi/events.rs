@@ -22,7 +22,7 @@ pub type DispatchFn<'a> = Function<'a, Unknown<'static>, Unknown<'static>>;
 
 /// A session's event queue on the JS side. The dispatcher exists only while events may come:
 /// while the service says the session has work, or a request that may start work is in
-/// flight. After `release()` of a backup session no event reaches the callbacks (DESIGN.md
+/// flight. After `release()` no event reaches the callbacks (DESIGN.md
 /// §5.13): undelivered ones are dropped, and with them the fds of files never handed over.
 #[derive(Default)]
 pub struct EventHub {
@@ -31,7 +31,7 @@ pub struct EventHub {
     service_busy: AtomicBool,
     /// Requests sent whose promise has not settled yet.
     in_flight: AtomicUsize,
-    /// `release()` was called on a session whose events it ends.
+    /// `release()` was called: no event reaches the callbacks any more.
     released: AtomicBool,
 }
 
@@ -98,11 +98,9 @@ impl EventHub {
         self.close_if_idle();
     }
 
-    /// `release()` was called: a backup session's events end here.
-    pub fn mark_released(&self, ends_events: bool) {
-        if ends_events {
-            self.released.store(true, Ordering::Release);
-        }
+    /// `release()` was called: the session's events end here.
+    pub fn mark_released(&self) {
+        self.released.store(true, Ordering::Release);
     }
 
     /// Lets go of the dispatcher once no event can come: the process may then exit.

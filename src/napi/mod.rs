@@ -303,9 +303,10 @@ impl NativeSession {
     #[napi(catch_unwind, ts_args_type = "args: unknown[]", ts_return_type = "Promise<void>")]
     pub fn release<'e>(&self, env: &'e Env, args: Vec<Unknown<'e>>) -> Result<PromiseRaw<'e, ()>> {
         expect_count(env, &args, 0..=0, E_PARAM, "release")?;
-        // Backup events end here; restore bundles that already published still report, as
-        // the reference lets them finish (ohos-behaviour.md §1.1 "release()").
-        self.hub.mark_released(self.kind != SessionKind::Restore);
+        // Every event ends here (DESIGN.md §5.13). A restore bundle that already published
+        // still finishes its unpack in the service, as the reference lets it (ohos-behaviour.md
+        // §1.1 "release()"), but its events no longer reach the callbacks.
+        self.hub.mark_released();
         let hub = self.hub.clone();
         hub.in_flight_begin();
         let done = self.client.release();
