@@ -152,15 +152,28 @@ pub fn for_each_tar_entry(
     Ok(())
 }
 
-fn parse_pax_time(v: &str) -> Option<TimeSpec> {
+pub(crate) fn parse_pax_time(v: &str) -> Option<TimeSpec> {
+    // The sign covers the fraction too: "-1.25" is 1.25 s before the epoch, which a timespec
+    // writes as -2 s + 0.75 s (its nanoseconds are never negative).
+    let (negative, v) = match v.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
     let (sec, frac) = v.split_once('.').unwrap_or((v, ""));
+    if !sec.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let sec: i64 = sec.parse().ok()?;
     let digits: String = frac.chars().take(9).collect();
     if !digits.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
     let nsec: i64 = if digits.is_empty() { 0 } else { format!("{digits:0<9}").parse().ok()? };
-    Some(ts(sec, nsec))
+    Some(match (negative, nsec) {
+        (false, _) => ts(sec, nsec),
+        (true, 0) => ts(-sec, 0),
+        (true, _) => ts(-sec - 1, 1_000_000_000 - nsec),
+    })
 }
 
 // ---- the plan -----------------------------------------------------------------------------

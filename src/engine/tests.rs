@@ -695,3 +695,15 @@ fn a_symlinked_data_dir_and_an_unknown_rp_version_are_refused_with_13500008() {
     fs::remove_dir_all(d).unwrap();
     fs::remove_dir_all(d2).unwrap();
 }
+
+#[test]
+fn pax_times_before_the_epoch_keep_their_fraction() {
+    use super::restore::parse_pax_time;
+    let t = |v: &str| parse_pax_time(v).map(|t| (t.tv_sec(), t.tv_nsec()));
+    assert_eq!(t("1700000000.5"), Some((1_700_000_000, 500_000_000)));
+    assert_eq!(t("-1.25"), Some((-2, 750_000_000)));
+    assert_eq!(t("-0.5"), Some((-1, 500_000_000)));
+    assert_eq!(t("-7"), Some((-7, 0)));
+    assert_eq!(t("--1"), None);
+    assert_eq!(t("1.x"), None);
+}
