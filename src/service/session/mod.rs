@@ -82,14 +82,14 @@ impl BundleControl {
     fn mark_cancelled(&self) {
         self.cancelled.store(true, Ordering::Release);
         self.stop.raise();
-        self.rate.set_rate(self.rate.rate());
+        self.rate.wake();
     }
 
     /// `release()` or the service's death: as `mark_cancelled`, without the bundle's events.
     fn mark_released(&self) {
         self.released.store(true, Ordering::Release);
         self.stop.raise();
-        self.rate.set_rate(self.rate.rate());
+        self.rate.wake();
     }
 }
 
