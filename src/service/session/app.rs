@@ -57,13 +57,8 @@ impl Session {
                 return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_TIMEOUT, why));
             }
         }
-        {
-            let mut inner = self.lock();
-            let Some(b) = inner.bundles.get_mut(&name) else { return Outcome::Stopped };
-            if control.should_stop() {
-                return Outcome::Stopped;
-            }
-            self.begin(b);
+        if !self.connected(&control) {
+            return Outcome::Stopped;
         }
         match self.kind {
             SessionKind::Restore => self.await_publish(&control, &host),
@@ -87,6 +82,18 @@ impl Session {
                 outcome
             }
         }
+    }
+
+    /// The bundle's extension is ready: it begins (`onBundleBegin`), unless it was stopped
+    /// meanwhile (false).
+    pub(super) fn connected(&self, control: &BundleControl) -> bool {
+        let mut inner = self.lock();
+        let Some(b) = inner.bundles.get_mut(&control.name) else { return false };
+        if control.should_stop() {
+            return false;
+        }
+        self.begin(b);
+        true
     }
 
     /// Turns the end of a hook into the bundle's outcome (`None`: it returned; go on),
