@@ -6,6 +6,7 @@
 const fs = require('fs')
 const backup = require('../index.js')
 const { createDevice, installBundle } = require('../lib/device.js')
+const { until } = require('./support/wait.js')
 
 jest.setTimeout(60000)
 
@@ -99,10 +100,6 @@ async function scan(Session, precise, dataList) {
 }
 
 const scanned = (reports) => reports.flatMap((r) => r.json.scaned)
-
-async function until(pred) {
-  while (!pred()) await new Promise((r) => setTimeout(r, 5))
-}
 
 describe.each(SESSIONS)('%s', (_, Session) => {
   test('precise: dataSize is the bytes in the backup scope, incDataSize those newer than lastIncrementalTime (-1 for 0)', async () => {

@@ -402,6 +402,57 @@ test('an onRelease that never finishes gets its 5 s; then the bundle ends withou
   expect(leftoverChildren()).toEqual([])
 })
 
+describe('cancel of a running bundle: the app gets onRelease, then the bundle ends without error (ohos-behaviour.md §1.1)', () => {
+  const name = 'com.example.releaseapp'
+
+  test('restore, while the client is still sending files: onRelease(2), the files are cleared, the extension stops', async () => {
+    installApp(dev.root, name, 'release-app', { files: appFiles(name) })
+    const b = await backupApps('backup', [name])
+    expect(extRecord(dev.root, name, 'onRelease').calls).toEqual([1])
+    device.wipeApp(dev.root, name) // its temp dir too: the record starts afresh
+    const codes = []
+    let callsAtEnd
+    const s = await startRestore(b.received, [name], {
+      publish: false,
+      onEvent: (e, rec) => {
+        // Cancel once the first file arrived: the bundle runs and waits for the rest.
+        if (e.ev === 'file' && !e.err && codes.length === 0) codes.push(rec.session.cancel(name))
+        if (e.ev === 'end') callsAtEnd = extRecord(dev.root, name, 'onRelease').calls.slice()
+      },
+    })
+    await s.allEnded
+    await s.session.release()
+    expect(codes).toEqual([0])
+    expect(s.kinds(name).filter((k) => k !== 'file')).toEqual(['begin', 'end'])
+    expect(s.of(name).every((e) => e.err === undefined)).toBe(true)
+    expect(callsAtEnd).toEqual([2]) // the cancelled restore's, before onBundleEnd
+    expect(alive(extRecord(dev.root, name, 'onRelease').pid)).toBe(false)
+    expect(fs.existsSync(path.join(device.sandboxOf(dev.root, name), WORK_AREA, 'restore'))).toBe(false)
+    expect(leftoverChildren()).toEqual([])
+  })
+
+  test('backup, with its files held back by a send rate of 0: onRelease(1) before onBundleEnd, no error', async () => {
+    installApp(dev.root, name, 'release-app', { files: appFiles(name) })
+    const codes = []
+    let callsAtEnd
+    const s = await backupApps('backup', [name], {
+      onEvent: (e, rec) => {
+        if (e.ev === 'begin' && !e.err) {
+          backup.updateSendRate(name, 0)
+          setTimeout(() => codes.push(rec.session.cancel(name)), 300)
+        }
+        if (e.ev === 'end') callsAtEnd = extRecord(dev.root, name, 'onRelease').calls.slice()
+      },
+    })
+    expect(codes).toEqual([0])
+    expect(s.kinds(name).filter((k) => k !== 'file')).toEqual(['begin', 'end'])
+    expect(s.of(name).every((e) => e.err === undefined)).toBe(true)
+    expect(callsAtEnd).toEqual([1])
+    expect(alive(extRecord(dev.root, name, 'onRelease').pid)).toBe(false)
+    expect(leftoverChildren()).toEqual([])
+  })
+})
+
 describe('backup.getBackupInfo', () => {
   test('starts the app\'s extension, returns what its getBackupInfo() returns, and stops it', () => {
     installApp(dev.root, 'com.example.resultapp', 'result-app')

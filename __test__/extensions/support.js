@@ -63,7 +63,7 @@ function leftoverChildren() {
 }
 
 const alive = (pid) => fs.existsSync(`/proc/${pid}`)
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const { sleep, until } = require('../support/wait.js')
 
 const SESSIONS = { backup: 'SessionBackup', incremental: 'IncrementalBackupSession', restore: 'SessionRestore' }
 
@@ -183,11 +183,6 @@ function useFreshDevice() {
   })
   afterEach(() => fs.rmSync(dev.root, { recursive: true, force: true }))
   return dev
-}
-
-/** Waits until `pred()` holds (the test's own timeout bounds the wait). */
-async function until(pred) {
-  while (!pred()) await sleep(10)
 }
 
 /** What is left in a bundle's work area (its backup/ and restore/ folders). */

@@ -11,7 +11,7 @@ const { native, syncEnvironment } = require('../../lib/native.js')
 const CLIENT = path.join(__dirname, 'fixtures', 'client.js')
 const WORK_AREA = 'data/storage/el2/base/.backup'
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const { sleep, until } = require('../support/wait.js')
 const alive = (pid) => {
   try {
     // A zombie is dead too.
@@ -19,11 +19,6 @@ const alive = (pid) => {
   } catch {
     return false
   }
-}
-
-/** Waits until `pred()` holds (the test's own timeout bounds the wait). */
-async function until(pred) {
-  while (!(await pred())) await sleep(10)
 }
 
 /** The pids of the live service processes of `root`. */

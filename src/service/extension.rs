@@ -5,6 +5,11 @@
 //!
 //! A `Host` is owned by one bundle; dropping it stops the child (polite `exit`, then
 //! SIGKILL) and reaps it, so no zombie or orphan survives a bundle.
+//!
+//! Every wait on a host (its start, a call's answer, its exit) sleeps on one condvar that is
+//! notified when something the wait looks at changes: a line from the child, its stdout
+//! closing, its exit (seen by a watcher thread), or a `wake()` from outside (the bundle's
+//! stop signal, its timer, the session's state).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Write};
@@ -54,6 +59,11 @@ struct State {
     dead: Option<String>,
     /// The last lines the app wrote to stderr, for error messages.
     stderr_tail: VecDeque<String>,
+    /// The child exited (not yet reaped: `stop` reaps it).
+    exited: bool,
+    /// Counts the changes, so a waiter that looked at state outside this lock can wait for
+    /// the next change without missing one (`wait_past`).
+    generation: u64,
 }
 
 struct Shared {
@@ -64,6 +74,12 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called with the lock held, after `st` changed.
+    fn notify(&self, st: &mut State) {
+        st.generation += 1;
+        self.changed.notify_all();
     }
 }
 
@@ -149,6 +165,9 @@ impl Host {
         std::thread::Builder::new().name(format!("ext-out-{}", bundle.name)).spawn(move || read_protocol(stdout, &s))?;
         let s = shared.clone();
         std::thread::Builder::new().name(format!("ext-err-{}", bundle.name)).spawn(move || forward_stderr(stderr, &s, &*log))?;
+        let s = shared.clone();
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        std::thread::Builder::new().name(format!("ext-exit-{}", bundle.name)).spawn(move || watch_exit(pid, &s))?;
         Ok(Host {
             bundle: bundle.name.clone(),
             stdin: Mutex::new(child.stdin.take()),
@@ -158,23 +177,57 @@ impl Host {
         })
     }
 
-    /// Waits until the app's module loaded. `Err` carries why it did not.
-    pub fn wait_ready(&self, timeout: Duration) -> Result<(), ReadyError> {
-        let deadline = Instant::now() + timeout;
+    /// Blocks until `check` gives an answer, looking again at each change; `None` once
+    /// `deadline` passes first.
+    fn wait_for<T>(&self, deadline: Instant, mut check: impl FnMut(&mut State) -> Option<T>) -> Option<T> {
         let mut st = self.shared.lock();
         loop {
-            if let Some(r) = st.ready.clone() {
-                return r.map_err(ReadyError::Failed);
-            }
-            if let Some(why) = st.dead.clone() {
-                return Err(ReadyError::Failed(why));
+            if let Some(t) = check(&mut st) {
+                return Some(t);
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(ReadyError::Timeout);
+                return None;
             }
             st = self.shared.changed.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
+    }
+
+    /// A wake-up for this host's waiters, for the events that are not the host's own (a stop
+    /// signal, a timer update, a session state change). It does not keep the host alive.
+    pub fn waker(&self) -> crate::service::stop::Wake {
+        let shared = Arc::downgrade(&self.shared);
+        Arc::new(move || {
+            if let Some(s) = shared.upgrade() {
+                let mut st = s.lock();
+                s.notify(&mut st);
+            }
+        })
+    }
+
+    /// The change count; pass it to `wait_past` after looking at state kept elsewhere.
+    pub fn generation(&self) -> u64 {
+        self.shared.lock().generation
+    }
+
+    /// Blocks until the host changed after `generation` was read, or `deadline` passes.
+    pub fn wait_past(&self, generation: u64, deadline: Instant) {
+        self.wait_for(deadline, |st| (st.generation != generation).then_some(()));
+    }
+
+    /// Waits until the app's module loaded. `Err` carries why it did not; `stop` is looked at
+    /// on every change (raise it, then `waker()`, to end the wait at once).
+    pub fn wait_ready(&self, timeout: Duration, stop: &dyn Fn() -> bool) -> Result<(), ReadyError> {
+        let answer = self.wait_for(Instant::now() + timeout, |st| {
+            if let Some(r) = st.ready.clone() {
+                return Some(r.map_err(ReadyError::Failed));
+            }
+            if let Some(why) = st.dead.clone() {
+                return Some(Err(ReadyError::Failed(why)));
+            }
+            stop().then_some(Err(ReadyError::Stopped))
+        });
+        answer.unwrap_or(Err(ReadyError::Timeout))
     }
 
     /// Sends a call; its answer is collected with `poll` or `wait`.
@@ -186,39 +239,27 @@ impl Host {
         if !ok {
             let mut st = self.shared.lock();
             st.dead.get_or_insert_with(|| "the extension host stopped reading".into());
+            self.shared.notify(&mut st);
         }
         id
     }
 
     /// The answer to `id` if it arrived (taken), or `Died` if the host is gone.
     pub fn poll(&self, id: u64) -> Option<CallResult> {
-        let mut st = self.shared.lock();
+        self.poll_locked(id, &mut self.shared.lock())
+    }
+
+    fn poll_locked(&self, id: u64, st: &mut State) -> Option<CallResult> {
         if let Some(r) = st.replies.remove(&id) {
             return Some(r);
         }
-        st.dead.clone().map(|why| CallResult::Died(self.died_message(&why, &st)))
-    }
-
-    /// Blocks until something changes (a reply, a death) or `timeout` passes.
-    pub fn wait_change(&self, timeout: Duration) {
-        let st = self.shared.lock();
-        let _ = self.shared.changed.wait_timeout(st, timeout);
+        st.dead.clone().map(|why| CallResult::Died(self.died_message(&why, st)))
     }
 
     /// A whole call with a time budget.
     pub fn call(&self, call: &str, args: Value, timeout: Duration) -> CallResult {
         let id = self.send(call, args);
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(r) = self.poll(id) {
-                return r;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return CallResult::TimedOut;
-            }
-            self.wait_change((deadline - now).min(Duration::from_millis(200)));
-        }
+        self.wait_for(Instant::now() + timeout, |st| self.poll_locked(id, st)).unwrap_or(CallResult::TimedOut)
     }
 
     pub fn dead(&self) -> Option<String> {
@@ -242,16 +283,12 @@ impl Host {
         }
         self.stdin.lock().unwrap_or_else(|p| p.into_inner()).take(); // EOF also means exit
         let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        let deadline = Instant::now() + grace;
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) | Err(_) => return,
-                Ok(None) if Instant::now() >= deadline => break,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
+        // The exit watcher leaves the child unreaped, so its pid stays ours to kill.
+        self.wait_for(Instant::now() + grace, |st| st.exited.then_some(()));
+        if !matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     /// Kills at once (timeout, cancel, release).
@@ -270,6 +307,19 @@ impl Drop for Host {
 pub enum ReadyError {
     Timeout,
     Failed(String),
+    /// The caller's stop condition came first.
+    Stopped,
+}
+
+/// Marks the child exited the moment it exits, without reaping it (`WNOWAIT`): `Host::stop`
+/// reaps, so the pid cannot be reused under a kill.
+fn watch_exit(pid: nix::unistd::Pid, shared: &Shared) {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    // Ends when it exited, or at ECHILD once `stop` reaped it first.
+    while let Err(nix::errno::Errno::EINTR) = waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {}
+    let mut st = shared.lock();
+    st.exited = true;
+    shared.notify(&mut st);
 }
 
 fn read_protocol(stdout: std::process::ChildStdout, shared: &Shared) {
@@ -302,11 +352,11 @@ fn read_protocol(stdout: std::process::ChildStdout, shared: &Shared) {
             }
             _ => continue,
         }
-        shared.changed.notify_all();
+        shared.notify(&mut st);
     }
     let mut st = shared.lock();
     st.dead.get_or_insert_with(|| "the extension process exited".into());
-    shared.changed.notify_all();
+    shared.notify(&mut st);
 }
 
 fn error_text(e: &Value) -> String {

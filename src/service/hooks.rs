@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use super::extension::{env_ms, CallResult, Host};
+use super::stop::Wake;
 
 /// The ext timer's default: 15 minutes.
 pub const DEFAULT_EXT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -27,6 +28,8 @@ pub struct ExtTimer {
 struct TimerState {
     deadline: Option<Instant>,
     override_ms: Option<u32>,
+    /// The running hook's wait, woken when `update` moves the deadline.
+    wake: Option<Wake>,
 }
 
 impl ExtTimer {
@@ -47,16 +50,30 @@ impl ExtTimer {
     }
 
     pub fn update(&self, ms: u32) {
-        let mut t = self.lock();
-        if t.deadline.is_some() {
-            t.deadline = Some(Instant::now() + Duration::from_millis(ms as u64));
-        } else {
-            t.override_ms = Some(ms);
+        let wake = {
+            let mut t = self.lock();
+            if t.deadline.is_some() {
+                t.deadline = Some(Instant::now() + Duration::from_millis(ms as u64));
+            } else {
+                t.override_ms = Some(ms);
+            }
+            t.wake.clone()
+        };
+        if let Some(wake) = wake {
+            wake();
         }
     }
 
     pub fn expired(&self) -> bool {
         self.lock().deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.lock().deadline
+    }
+
+    fn set_wake(&self, wake: Option<Wake>) {
+        self.lock().wake = wake;
     }
 }
 
@@ -126,12 +143,16 @@ pub fn release(host: &Host, scenario: ReleaseScenario) {
     host.stop(Duration::from_secs(1));
 }
 
-/// Runs `call(args)` in the app. `progress` receives each `onProcess` payload.
+/// Runs `call(args)` in the app. `progress` receives each `onProcess` payload. The wait
+/// wakes on the host's changes, on `updateTimer` and, through the host's `waker()` that the
+/// caller registered with its stop signal, on `stop`.
 pub fn run_hook(host: &Host, call: &str, args: Value, timer: &ExtTimer, stop: &dyn Fn() -> bool, progress: &dyn Fn(String)) -> HookEnd {
     let c = cadence();
+    timer.set_wake(Some(host.waker()));
     timer.start();
     let end = run_hook_inner(host, call, args, timer, stop, progress, &c);
     timer.stop();
+    timer.set_wake(None);
     end
 }
 
@@ -159,6 +180,8 @@ fn run_hook_inner(
     let mut pending: Option<(u64, Instant)> = None;
     let mut misses = 0;
     loop {
+        // Read before looking, so a change while we look ends the wait below at once.
+        let generation = host.generation();
         match host.poll(id) {
             Some(CallResult::Value { value, defined }) => return HookEnd::Returned { value, defined },
             Some(CallResult::Error { message, .. }) => return HookEnd::AppError(message),
@@ -200,6 +223,14 @@ fn run_hook_inner(
             pending = Some((host.send("onProcess", json!([])), now));
             next_poll = now + c.every;
         }
-        host.wait_change(Duration::from_millis(50));
+        // The next moment something is due: the timer, the next onProcess or a pending
+        // one's budget; every other change (a reply, death, stop, updateTimer) wakes it.
+        let far = Instant::now() + Duration::from_secs(3600);
+        let due = match pending {
+            Some((_, sent)) => sent + c.budget,
+            None if polling => next_poll,
+            None => far,
+        };
+        host.wait_past(generation, due.min(timer.deadline().unwrap_or(far)));
     }
 }

@@ -231,7 +231,7 @@ impl Service {
                 let name = b.name.clone();
                 let log: extension::AppLogSink = std::sync::Arc::new(move |line: &str| eprintln!("[{name}] {line}"));
                 let host = extension::Host::spawn(&b, &b.bundle_dir.join(src), &version, log).ok()?;
-                host.wait_ready(extension::connect_timeout()).ok()?;
+                host.wait_ready(extension::connect_timeout(), &|| false).ok()?;
                 let answer = ask(&host);
                 host.stop(std::time::Duration::from_secs(1));
                 answer

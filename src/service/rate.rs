@@ -8,8 +8,6 @@ pub const DEFAULT_SEND_RATE: u32 = 60;
 /// The docs' ceiling (the reference's code allows 10000; DESIGN.md §5.7 keeps the docs).
 pub const MAX_SEND_RATE: u32 = 800;
 const WINDOW: Duration = Duration::from_millis(1000);
-/// How often a paused or throttled sender looks at its stop flag.
-const POLL: Duration = Duration::from_millis(50);
 
 struct Window {
     rate: u32,
@@ -51,9 +49,16 @@ impl RateLimiter {
         self.lock().rate
     }
 
-    /// Blocks until one more file may be sent. Returns false, without taking a slot, as soon
-    /// as `stop()` says the sender should give up.
-    pub fn acquire(&self, stop: &dyn Fn() -> bool) -> bool {
+    /// Wakes a waiting sender to look at its stop condition (the bundle's stop signal was raised).
+    pub fn wake(&self) {
+        let _w = self.lock();
+        self.changed.notify_all();
+    }
+
+    /// Blocks until one more file may be sent: the window ends, `set_rate` raises the rate, or
+    /// `wake` comes. Returns false, without taking a slot, as soon as `stop()` says the sender
+    /// should give up; it is looked at on each wake-up and at `give_up_at` (the sender's timer).
+    pub fn acquire(&self, stop: &dyn Fn() -> bool, give_up_at: Instant) -> bool {
         let mut w = self.lock();
         loop {
             if stop() {
@@ -68,7 +73,10 @@ impl RateLimiter {
                 w.sent += 1;
                 return true;
             }
-            let wait = if w.rate == 0 { POLL } else { (w.start + WINDOW).saturating_duration_since(now).min(POLL) };
+            let until = if w.rate == 0 { give_up_at } else { (w.start + WINDOW).min(give_up_at) };
+            // At or past give_up_at with stop() still false: the sender's own clock is a hair
+            // behind ours; look again shortly rather than spin.
+            let wait = until.saturating_duration_since(now).max(Duration::from_millis(1));
             w = self.changed.wait_timeout(w, wait).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
@@ -85,7 +93,7 @@ mod tests {
         let r = RateLimiter::new(2);
         let t = Instant::now();
         for _ in 0..5 {
-            assert!(r.acquire(&|| false));
+            assert!(r.acquire(&|| false, far()));
         }
         // 2 in the first window, 2 in the second, 1 in the third.
         assert!(t.elapsed() >= Duration::from_millis(1900), "{:?}", t.elapsed());
@@ -97,7 +105,7 @@ mod tests {
         let r2 = r.clone();
         let h = std::thread::spawn(move || {
             let t = Instant::now();
-            assert!(r2.acquire(&|| false));
+            assert!(r2.acquire(&|| false, far()));
             t.elapsed()
         });
         std::thread::sleep(Duration::from_millis(300));
@@ -105,7 +113,28 @@ mod tests {
         assert!(h.join().unwrap() >= Duration::from_millis(250));
         let stop = AtomicBool::new(true);
         let paused = RateLimiter::new(0);
-        assert!(!paused.acquire(&|| stop.load(Ordering::Relaxed)));
+        assert!(!paused.acquire(&|| stop.load(Ordering::Relaxed), far()));
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(3600)
+    }
+
+    #[test]
+    fn a_paused_sender_wakes_on_wake_and_at_its_deadline() {
+        let r = Arc::new(RateLimiter::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r2, stop2) = (r.clone(), stop.clone());
+        let h = std::thread::spawn(move || r2.acquire(&|| stop2.load(Ordering::SeqCst), far()));
+        std::thread::sleep(Duration::from_millis(100));
+        stop.store(true, Ordering::SeqCst);
+        r.wake();
+        assert!(!h.join().unwrap());
+        // With no wake at all, the sender's deadline ends the wait.
+        let t = Instant::now();
+        let give_up = t + Duration::from_millis(200);
+        assert!(!RateLimiter::new(0).acquire(&|| Instant::now() >= give_up, give_up));
+        assert!(t.elapsed() >= Duration::from_millis(200));
     }
 
     #[test]

@@ -36,22 +36,15 @@ impl Session {
                 }
             }
         };
-        // Waited for in slices, so a cancel or release need not wait for a slow start.
-        let deadline = std::time::Instant::now() + connect_timeout();
-        let ready = loop {
-            let slice = deadline.saturating_duration_since(std::time::Instant::now()).min(Duration::from_millis(100));
-            match host.wait_ready(slice) {
-                Err(ReadyError::Timeout) if std::time::Instant::now() < deadline => {
-                    if control.should_stop() {
-                        host.kill();
-                        return Outcome::Stopped;
-                    }
-                }
-                other => break other,
-            }
-        };
-        match ready {
+        // Every wait on the host (its start, the hook, the restore's files) also ends the
+        // moment cancel or release raises the bundle's stop signal.
+        control.stop.also_wake(host.waker());
+        match host.wait_ready(connect_timeout(), &|| control.should_stop()) {
             Ok(()) => {}
+            Err(ReadyError::Stopped) => {
+                host.kill();
+                return Outcome::Stopped;
+            }
             Err(ReadyError::Timeout) => {
                 host.kill();
                 return Outcome::BootFailed(BizError::with_detail(
@@ -64,13 +57,8 @@ impl Session {
                 return Outcome::BootFailed(BizError::with_detail(E_EXT_BOOT_TIMEOUT, why));
             }
         }
-        {
-            let mut inner = self.lock();
-            let Some(b) = inner.bundles.get_mut(&name) else { return Outcome::Stopped };
-            if control.should_stop() {
-                return Outcome::Stopped;
-            }
-            self.begin(b);
+        if !self.connected(&control) {
+            return Outcome::Stopped;
         }
         match self.kind {
             SessionKind::Restore => self.await_publish(&control, &host),
@@ -96,6 +84,18 @@ impl Session {
         }
     }
 
+    /// The bundle's extension is ready: it begins (`onBundleBegin`), unless it was stopped
+    /// meanwhile (false).
+    pub(super) fn connected(&self, control: &BundleControl) -> bool {
+        let mut inner = self.lock();
+        let Some(b) = inner.bundles.get_mut(&control.name) else { return false };
+        if control.should_stop() {
+            return false;
+        }
+        self.begin(b);
+        true
+    }
+
     /// Turns the end of a hook into the bundle's outcome (`None`: it returned; go on),
     /// sending `onResultReport` as the reference does.
     pub(super) fn hook_outcome(&self, name: &str, host: &Host, end: HookEnd) -> Option<Outcome> {
@@ -117,11 +117,21 @@ impl Session {
                 host.kill();
                 Some(Outcome::Failed(BizError::with_detail(E_TIMEOUT, why)))
             }
+            // A cancelled hook's app gets onRelease, as the reference's cancel does
+            // (ohos-behaviour.md §1.1); release() and the service's death just stop it.
+            HookEnd::Stopped if self.cancelled(name) => {
+                self.release_app(host);
+                Some(Outcome::Stopped)
+            }
             HookEnd::Stopped => {
                 host.kill();
                 Some(Outcome::Stopped)
             }
         }
+    }
+
+    fn cancelled(&self, name: &str) -> bool {
+        self.lock().bundles.get(name).is_some_and(|b| b.control.cancelled.load(Ordering::Acquire))
     }
 
     /// The app's `onRelease(scenario)` (at most 5 s), then the host is asked to exit.

@@ -57,7 +57,8 @@ impl Session {
         let mut sink = |out: engine::Output| {
             seen.fetch_add(out.file.metadata().map(|m| m.len()).unwrap_or(0), Ordering::Relaxed);
             // manage.json closes the bundle and is never held back by the rate.
-            if out.uri != "manage.json" && !control.rate.acquire(&|| control.should_stop() || expired()) {
+            let give_up_at = started + framework_timeout(seen.load(Ordering::Relaxed));
+            if out.uri != "manage.json" && !control.rate.acquire(&|| control.should_stop() || expired(), give_up_at) {
                 timed_out.store(expired(), Ordering::Relaxed);
                 return Flow::Stop;
             }

@@ -21,8 +21,10 @@ impl Session {
         match inner.bundles.get(bundle) {
             Some(b) if code == 0 => {
                 b.control.mark_cancelled();
-                if self.kind == SessionKind::Restore && b.state == State::Running {
-                    // Nothing runs for a restore bundle awaiting files: end it here.
+                // A restore bundle awaiting files with an extension: its worker, woken by the
+                // stop signal in `await_publish`, clears the work area and releases the app.
+                if self.kind == SessionKind::Restore && b.state == State::Running && b.host.is_none() {
+                    // Nothing runs for a restore bundle without an extension: end it here.
                     let name = bundle.to_string();
                     drop(inner);
                     let _ = self.sandbox_of(&name).map(|s| engine::restore::clear_work_area(&s));

@@ -31,6 +31,8 @@ mod backup;
 mod lifecycle;
 mod restore;
 mod scheduler;
+#[cfg(test)]
+mod scheduler_tests;
 
 use scheduler::State;
 pub use scheduler::MAX_RUNNING;
@@ -82,14 +84,14 @@ impl BundleControl {
     fn mark_cancelled(&self) {
         self.cancelled.store(true, Ordering::Release);
         self.stop.raise();
-        self.rate.set_rate(self.rate.rate());
+        self.rate.wake();
     }
 
     /// `release()` or the service's death: as `mark_cancelled`, without the bundle's events.
     fn mark_released(&self) {
         self.released.store(true, Ordering::Release);
         self.stop.raise();
-        self.rate.set_rate(self.rate.rate());
+        self.rate.wake();
     }
 }
 
@@ -139,6 +141,21 @@ struct Inner {
     size_scan: bool,
 }
 
+/// What a started bundle with an app extension runs: in the service its extension host and
+/// the engine (`connect_and_run`); in the scheduler's tests a fake of both, so the session's
+/// real scheduling (start, finish, cancel) runs without processes.
+pub(super) trait BundleWork: Send + Sync {
+    fn run(&self, session: &Arc<Session>, control: Arc<BundleControl>) -> Outcome;
+}
+
+struct AppAndEngine;
+
+impl BundleWork for AppAndEngine {
+    fn run(&self, session: &Arc<Session>, control: Arc<BundleControl>) -> Outcome {
+        session.connect_and_run(control)
+    }
+}
+
 pub struct Session {
     pub kind: SessionKind,
     /// Names this session to its client (`OpenSession::releasing`).
@@ -155,10 +172,11 @@ pub struct Session {
     /// Bundles are in the session or a size scan runs: events are still to come. Kept beside
     /// the state so an event can carry it without taking the lock it is emitted under.
     work: AtomicBool,
+    bundle_work: Arc<dyn BundleWork>,
 }
 
 /// How a bundle's work ended, from the worker's point of view.
-enum Outcome {
+pub(super) enum Outcome {
     Done,
     Failed(BizError),
     /// The worker stopped because of cancel or release.
@@ -171,7 +189,19 @@ enum Outcome {
 
 impl Session {
     pub(super) fn new(kind: SessionKind, token: u64, device: Device, core: Arc<ServiceCore>, sink: EventSink) -> Arc<Session> {
+        Self::with_work(kind, token, device, core, sink, Arc::new(AppAndEngine))
+    }
+
+    fn with_work(
+        kind: SessionKind,
+        token: u64,
+        device: Device,
+        core: Arc<ServiceCore>,
+        sink: EventSink,
+        bundle_work: Arc<dyn BundleWork>,
+    ) -> Arc<Session> {
         Arc::new(Session {
+            bundle_work,
             kind,
             token,
             device,
@@ -414,7 +444,8 @@ impl Session {
             // The extension starts first; the bundle begins once it is ready.
             b.state = State::Connecting;
             let control = b.control.clone();
-            self.spawn_worker(inner, name, move |s| s.connect_and_run(control));
+            let work = self.bundle_work.clone();
+            self.spawn_worker(inner, name, move |s| work.run(s, control));
             return;
         }
         self.begin(b);

@@ -16,7 +16,8 @@ impl Session {
     }
 
     /// Restore, between `onBundleBegin` and `publishFile`: the framework timer runs, and
-    /// the extension must stay alive.
+    /// the extension must stay alive. The wait is the host's: `publish_file` and the end of
+    /// the bundle wake it, as do the host's death and the stop signal.
     pub(super) fn await_publish(self: &Arc<Self>, control: &BundleControl, host: &Host) -> Outcome {
         let name = &control.name;
         // Sized, as on the device, by what the bundle held on the old device.
@@ -24,6 +25,8 @@ impl Session {
         let limit = framework_timeout(space);
         let deadline = std::time::Instant::now() + limit;
         loop {
+            // Read before the session's state, so a publish in between ends the wait at once.
+            let generation = host.generation();
             {
                 let inner = self.lock();
                 match inner.bundles.get(name) {
@@ -33,6 +36,12 @@ impl Session {
                 }
             }
             if control.should_stop() {
+                // cancel(): as the reference, the files are cleared (HandleClear) and the app
+                // gets onRelease before the bundle ends without error.
+                if control.cancelled.load(Ordering::Acquire) {
+                    let _ = self.sandbox_of(name).map(|s| engine::restore::clear_work_area(&s));
+                    self.release_app(host);
+                }
                 return Outcome::Stopped;
             }
             if let Some(why) = host.dead() {
@@ -41,7 +50,7 @@ impl Session {
             if std::time::Instant::now() >= deadline {
                 return Outcome::Failed(BizError::with_detail(E_TIMEOUT, format!("no publishFile within {} s", limit.as_secs())));
             }
-            host.wait_change(Duration::from_millis(100));
+            host.wait_past(generation, deadline);
         }
     }
 
@@ -101,6 +110,9 @@ impl Session {
             }
         }
         b.state = State::Publishing;
+        if let Some(h) = &b.host {
+            h.waker()(); // its worker waits in `await_publish`
+        }
         let job = engine::restore::RestoreJob {
             sandbox: b.installed.sandbox.clone(),
             into_restore_dir: b.installed.config.full_backup_only,
