@@ -209,9 +209,9 @@ pub fn check_conflicts<'a>(dests: impl IntoIterator<Item = (&'a str, bool)>) -> 
 
 #[derive(Debug)]
 enum Item {
-    /// A staged file (`staged` names it in the staging directory).
+    /// A staged file: staging holds it at `dest` (less the restore directory's prefix for
+    /// `fullBackupOnly`, `Placement::prefix_len`).
     File {
-        staged: String,
         dest: String,
     },
     Dir {
@@ -464,7 +464,7 @@ impl Stager {
             fchmod(&out, Mode::from_bits_truncate(mode)).map_err(|err| EngineError::Io(err.into()))?;
         }
         futimens(&out, &e.mtime, &e.mtime).map_err(|err| EngineError::Io(err.into()))?;
-        self.items.push(Item::File { staged: dest.clone(), dest });
+        self.items.push(Item::File { dest });
         Ok(())
     }
 
@@ -769,9 +769,9 @@ impl<'a> Mover<'a> {
                     dirs.push((dest, *mode, *mtime));
                     summary.dirs += 1;
                 }
-                Item::File { staged, dest } => {
+                Item::File { dest } => {
                     if !in_place {
-                        self.move_in(Source::Staging, staged, dest, swap)?;
+                        self.move_in(Source::Staging, &dest[placement.prefix_len..], dest, swap)?;
                     }
                     summary.files += 1;
                 }
@@ -946,6 +946,8 @@ struct Placement {
     /// (staged path, destination) of each directory the app does not have, the topmost of
     /// its missing chain, which moves into place whole with one rename.
     whole_dirs: Vec<(String, String)>,
+    /// A staged file's path is its destination without this many leading bytes.
+    prefix_len: usize,
 }
 
 /// Every destination must be reachable without a symlink, and must not turn a directory
@@ -953,8 +955,12 @@ struct Placement {
 /// destination has in front of its staged path ("" or the restore directory's).
 fn check_destinations(app: &mut Confined, items: &[Item], prefix: &str) -> Result<Placement, EngineError> {
     let mut kinds: HashMap<String, Kind> = HashMap::new();
-    let mut placement =
-        Placement { replaces: Vec::with_capacity(items.len()), in_whole_dir: Vec::with_capacity(items.len()), whole_dirs: Vec::new() };
+    let mut placement = Placement {
+        replaces: Vec::with_capacity(items.len()),
+        in_whole_dir: Vec::with_capacity(items.len()),
+        whole_dirs: Vec::new(),
+        prefix_len: prefix.len(),
+    };
     let mut whole: HashSet<String> = HashSet::new();
     for it in items {
         let is_dir = matches!(it, Item::Dir { .. });
