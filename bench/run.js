@@ -89,10 +89,9 @@ function snapshotAddon() {
   const dir = path.join(__dirname, 'out', 'addon')
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dir, { recursive: true })
-  fs.mkdirSync(path.join(dir, 'lib'))
-  for (const f of ['package.json', 'index.js', 'binding.js', 'lib/native.js', 'lib/platforms.js', 'lib/extension-host.js', 'lib/extension.js']) {
-    fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
-  }
+  // All of lib/: the service process (lib/service/main.js) and the extension host run from it.
+  fs.cpSync(path.join(ROOT, 'lib'), path.join(dir, 'lib'), { recursive: true })
+  for (const f of ['package.json', 'index.js', 'binding.js']) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
   fs.copyFileSync(source, path.join(dir, NODE_FILE))
   let profile = 'unknown'
   for (const p of ['release', 'debug']) {

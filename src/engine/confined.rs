@@ -175,6 +175,25 @@ impl Confined {
         Ok(File::from(fd))
     }
 
+    /// Creates a new regular file with `mode` (less the umask), parents created; it must not
+    /// exist yet. Never through a symlink.
+    pub fn create_new(&mut self, rel: &str, mode: u32) -> io::Result<File> {
+        let (parent, name) = split(rel);
+        let pfd = self.dir(parent, true)?.expect("created");
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(pfd, name, flags, Mode::from_bits_truncate(mode)).map_err(errno)?;
+        Ok(File::from(fd))
+    }
+
+    /// Drops the cached fds of the directory `rel` and everything below it, after it moved
+    /// away (an fd follows the directory, the path no longer leads there).
+    pub fn forget(&mut self, rel: &str) {
+        if self.dirs.contains_key(rel) {
+            let below = format!("{rel}/");
+            self.dirs.retain(|k, _| k != rel && !k.starts_with(&below));
+        }
+    }
+
     /// Opens a directory for changing its mode and times.
     pub fn open_dir_for_meta(&mut self, rel: &str) -> io::Result<File> {
         let (parent, name) = split(rel);

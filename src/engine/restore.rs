@@ -14,8 +14,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sys::stat::{fchmod, futimens, FileStat, Mode};
@@ -222,9 +222,9 @@ pub fn check_conflicts<'a>(dests: impl IntoIterator<Item = (&'a str, bool)>) -> 
 
 #[derive(Debug)]
 enum Item {
-    /// A staged file (`staged` names it in the staging directory).
+    /// A staged file: staging holds it at `dest` (less the restore directory's prefix for
+    /// `fullBackupOnly`, `Placement::prefix_len`).
     File {
-        staged: String,
         dest: String,
     },
     Dir {
@@ -344,10 +344,16 @@ fn recorded_hash(m: &ManageEntry) -> Result<Option<&str>, EngineError> {
     }
 }
 
+/// Staging mirrors the app's data: a file lands at its own destination path inside the
+/// staging directory, so that a directory the app does not have yet moves into place whole,
+/// in one rename.
 struct Stager {
     staging: Confined,
-    seq: u64,
     items: Vec<Item>,
+    /// One buffer for every file's content (most files fit in one read and one write).
+    buf: Vec<u8>,
+    /// The umask at the start of the restore: the mode bits a create leaves out.
+    umask: u32,
     /// Bytes of file content staged so far, and the bytes of the tar parts they came from:
     /// staging never holds more than the backup itself.
     staged: u64,
@@ -366,11 +372,63 @@ impl Stager {
         check_recorded(name, len, None, m.size, None, "manage.json")?;
         self.budget += len;
         let sha256 = recorded_hash(m)?;
-        let mut input = Checked::new(tar, sha256.is_some());
-        for_each_tar_entry(&mut input, name, &mut |e| self.stage_entry(e, name, filter.as_ref()))?;
-        io::copy(&mut input, &mut io::sink()).map_err(|e| untar(format!("{name}: {e}")))?;
-        let bytes = input.bytes;
-        check_recorded(name, bytes, input.digest().as_deref(), m.size, sha256, "manage.json")
+        // The part's hash is computed on a second core, from its own reads of the file, while
+        // this thread unpacks; both end before anything of the app's data changes.
+        let hash_from = match sha256 {
+            Some(_) => Some(tar.try_clone()?),
+            None => None,
+        };
+        std::thread::scope(|scope| {
+            let hashing = hash_from.map(|f| scope.spawn(move || hash_file(&f, len)));
+            let mut input = Checked::new(&tar, false);
+            let unpacked = for_each_tar_entry(&mut input, name, &mut |e| self.stage_entry(e, name, filter.as_ref())).and_then(|()| {
+                io::copy(&mut input, &mut io::sink()).map_err(|e| untar(format!("{name}: {e}")))?;
+                Ok(input.bytes)
+            });
+            let digest = match hashing.map(|h| h.join()) {
+                Some(Ok(Ok(d))) => Some(d),
+                Some(Ok(Err(e))) => return Err(untar(format!("{name}: {e}"))),
+                Some(Err(_)) => return Err(untar(format!("{name}: hashing failed"))),
+                None => None,
+            };
+            let bytes = unpacked?;
+            check_recorded(name, len, digest.as_deref(), m.size, sha256, "manage.json")?;
+            check_recorded(name, bytes, None, m.size, None, "manage.json")
+        })
+    }
+
+    /// Why staging `dest` failed: a conflict between entries of the backup (a name twice, a
+    /// file where another entry needs a directory), or the error itself.
+    fn staging_error(&self, name: &str, dest: &str, is_dir: bool, err: io::Error) -> EngineError {
+        let dests = self.items.iter().map(|it| (it.dest(), matches!(it, Item::Dir { .. })));
+        match check_conflicts(dests.chain([(dest, is_dir)])) {
+            Err(conflict) => untar(conflict),
+            Ok(()) if matches!(err.raw_os_error(), Some(nix::libc::EEXIST | nix::libc::EISDIR | nix::libc::ENOTDIR)) => {
+                untar(format!("{name}: {dest:?} cannot be staged: {err}"))
+            }
+            Ok(()) => EngineError::Io(err),
+        }
+    }
+
+    /// Copies one entry's content into `out` through the shared buffer; returns its length.
+    fn copy_content(&mut self, data: &mut dyn Read, out: &mut File) -> io::Result<u64> {
+        let mut total = 0;
+        loop {
+            let mut filled = 0;
+            while filled < self.buf.len() {
+                match data.read(&mut self.buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            out.write_all(&self.buf[..filled])?;
+            total += filled as u64;
+            if filled < self.buf.len() {
+                return Ok(total);
+            }
+        }
     }
 
     fn stage_entry(&mut self, e: TarEntry<'_>, name: &str, filter: Option<&HashMap<String, ReportEntry>>) -> Result<(), EngineError> {
@@ -389,18 +447,23 @@ impl Stager {
             None => None,
         };
         if is_dir {
+            if let Err(err) = self.staging.dir(&dest, true) {
+                return Err(self.staging_error(name, &dest, true, err));
+            }
             self.items.push(Item::Dir { dest, mode: safe_mode(e.mode), mtime: e.mtime });
             return Ok(());
         }
         if let Some(line) = listed.filter(|l| !l.is_dir && l.size != e.size) {
             return Err(refuse(format!("{:?} is {} bytes, its .rp line says {}", e.path, e.size, line.size)));
         }
-        let staged = format!("f{}", self.seq);
-        self.seq += 1;
-        let mut out = self.staging.create_file(&staged, 0o600).map_err(EngineError::Io)?;
+        let mode = safe_mode(e.mode);
+        let mut out = match self.staging.create_new(&dest, mode) {
+            Ok(f) => f,
+            Err(err) => return Err(self.staging_error(name, &dest, false, err)),
+        };
         let want = listed.map(|l| l.hash.as_str()).filter(|h| !h.is_empty());
         let mut input = Checked::new(e.data, want.is_some());
-        let copied = io::copy(&mut input, &mut out).map_err(|err| refuse(err.to_string()))?;
+        let copied = self.copy_content(&mut input, &mut out).map_err(|err| refuse(err.to_string()))?;
         if copied != e.size {
             return Err(refuse(format!("truncated archive: {:?} has {copied} of {} bytes", e.path, e.size)));
         }
@@ -409,9 +472,12 @@ impl Stager {
             return Err(refuse("the archive unpacks to more than its own size".into()));
         }
         check_recorded(&format!("{name}: {:?}", e.path), copied, input.digest().as_deref(), None, want, "its .rp line")?;
-        fchmod(&out, Mode::from_bits_truncate(safe_mode(e.mode))).map_err(|err| EngineError::Io(err.into()))?;
+        // Created with its mode; only bits the umask took away need an fchmod.
+        if mode & self.umask != 0 {
+            fchmod(&out, Mode::from_bits_truncate(mode)).map_err(|err| EngineError::Io(err.into()))?;
+        }
         futimens(&out, &e.mtime, &e.mtime).map_err(|err| EngineError::Io(err.into()))?;
-        self.items.push(Item::File { staged, dest });
+        self.items.push(Item::File { dest });
         Ok(())
     }
 
@@ -450,6 +516,32 @@ impl Stager {
         });
         Ok(())
     }
+}
+
+/// SHA-256 (lowercase hex) of the first `len` bytes of `f`, read at their offsets (the
+/// file's position is another thread's).
+fn hash_file(f: &File, len: u64) -> io::Result<String> {
+    use std::os::unix::fs::FileExt;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < len {
+        let n = f.read_at(&mut buf, at)?;
+        if n == 0 {
+            break;
+        }
+        let n = n.min((len - at) as usize);
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(hex_lower(&h.finalize()))
+}
+
+/// The process's umask, read without changing it (`umask(2)` would change it for every
+/// thread); when unknown, every bit, so that each mode is set explicitly.
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok()).unwrap_or(0o7777)
 }
 
 /// Reads `.backup/restore/manage.json`.
@@ -506,10 +598,11 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
     let _ = app.remove_tree(STAGING_DIR);
     app.dir(STAGING_DIR, true)?;
     let staging = Confined::open(&job.sandbox.join(STAGING_DIR))?;
-    let mut stager = Stager { staging, seq: 0, items: Vec::new(), staged: 0, budget: 0 };
+    let mut stager = Stager { staging, items: Vec::new(), buf: vec![0; 256 << 10], umask: umask(), staged: 0, budget: 0 };
 
     let result = (|| -> Result<RestoreSummary, EngineError> {
         plan(&mut app, &mut stager, &manage)?;
+        let staged_bytes = stager.staged;
         // Where everything lands: the app's paths, or `.backup/restore/` for fullBackupOnly.
         let mut items = std::mem::take(&mut stager.items);
         if job.into_restore_dir {
@@ -519,7 +612,9 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
             }
         }
         check_conflicts(items.iter().map(|it| (it.dest(), matches!(it, Item::Dir { .. })))).map_err(untar)?;
-        let replaces = check_destinations(&mut app, &items)?;
+        let prefix = if job.into_restore_dir { format!("{RESTORE_DIR}/") } else { String::new() };
+        let placement = check_destinations(&mut app, &items, &prefix)?;
+        let replaces = &placement.replaces;
 
         // When a file of the app is about to be replaced, everything staged is made durable
         // before the first rename, so a crash leaves that file old or new, never truncated.
@@ -531,10 +626,9 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
         }
         let restore_dir = app.dir(RESTORE_DIR, false)?.map(|fd| fd.try_clone_to_owned()).transpose()?;
         let restore_dir = restore_dir.ok_or_else(|| untar("the restore directory vanished"))?;
-        let staging_fd = stager.staging.root_fd().try_clone_to_owned()?;
-        let mut mover = Mover::new(&mut app, staging_fd, restore_dir);
+        let mut mover = Mover::new(&mut app, &mut stager.staging, restore_dir);
         mover.remember_ancestors(&items)?;
-        let moved = mover.apply(&items, &replaces).and_then(|mut summary| {
+        let moved = mover.apply(&items, &placement).and_then(|mut summary| {
             if let (Some((includes, excludes)), Some(listing)) = (&job.deletions, &listing) {
                 summary.deleted = mover.delete_unlisted(&job.sandbox, includes, excludes, listing)?;
             }
@@ -543,7 +637,7 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
         match moved {
             Ok(mut summary) => {
                 mover.finish();
-                summary.bytes += stager.staged;
+                summary.bytes += staged_bytes;
                 Ok(summary)
             }
             Err(e) => Err(mover.undo(e)),
@@ -589,7 +683,8 @@ enum Step {
 
 struct Mover<'a> {
     app: &'a mut Confined,
-    staging: OwnedFd,
+    /// The staging directory; staged names are paths inside it.
+    staging: &'a mut Confined,
     restore_dir: OwnedFd,
     steps: Vec<Step>,
     /// Existing directories whose mode or times the restore may change, as they were.
@@ -619,7 +714,7 @@ fn fault_point() -> io::Result<()> {
 }
 
 impl<'a> Mover<'a> {
-    fn new(app: &'a mut Confined, staging: OwnedFd, restore_dir: OwnedFd) -> Self {
+    fn new(app: &'a mut Confined, staging: &'a mut Confined, restore_dir: OwnedFd) -> Self {
         let created_before = app.created_dirs().len();
         Mover { app, staging, restore_dir, steps: Vec::new(), saved: HashMap::new(), created_before, seq: 0 }
     }
@@ -657,29 +752,40 @@ impl<'a> Mover<'a> {
 
     fn move_in(&mut self, from: Source, name: &str, dest: &str, swap: bool) -> Result<(), EngineError> {
         fault_point()?;
-        let from_fd = match from {
-            Source::Staging => self.staging.as_fd(),
-            Source::RestoreDir => self.restore_dir.as_fd(),
-        };
-        self.app.move_into(from_fd, name, dest, swap).map_err(|e| move_error(dest, e))?;
+        let (from_fd, from_name) = source_of(self.staging, &self.restore_dir, from, name).map_err(|e| move_error(dest, e))?;
+        self.app.move_into(from_fd, from_name, dest, swap).map_err(|e| move_error(dest, e))?;
         self.steps.push(Step::Moved { from, name: name.to_string(), dest: dest.to_string(), swapped: swap });
         Ok(())
     }
 
     /// Phase 2: every item in place, then directory modes and times, deepest first.
-    fn apply(&mut self, items: &[Item], replaces: &[bool]) -> Result<RestoreSummary, EngineError> {
+    fn apply(&mut self, items: &[Item], placement: &Placement) -> Result<RestoreSummary, EngineError> {
         let mut summary = RestoreSummary::default();
         let mut dirs: Vec<(&str, u32, TimeSpec)> = Vec::new();
-        for (it, &swap) in items.iter().zip(replaces) {
+        // Directories the app does not have move in whole (nothing there to replace).
+        for (staged, dest) in &placement.whole_dirs {
+            self.move_in(Source::Staging, staged, dest, false)?;
+            self.staging.forget(staged);
+        }
+        for ((it, &swap), &in_place) in items.iter().zip(&placement.replaces).zip(&placement.in_whole_dir) {
+            // Tests fault each item in turn, also one already in place with its directory
+            // (its undo moves the whole directory back).
+            if in_place {
+                fault_point()?;
+            }
             match it {
                 Item::Dir { dest, mode, mtime } => {
-                    fault_point()?;
-                    self.app.dir(dest, true).map_err(|e| move_error(dest, e))?;
+                    if !in_place {
+                        fault_point()?;
+                        self.app.dir(dest, true).map_err(|e| move_error(dest, e))?;
+                    }
                     dirs.push((dest, *mode, *mtime));
                     summary.dirs += 1;
                 }
-                Item::File { staged, dest } => {
-                    self.move_in(Source::Staging, staged, dest, swap)?;
+                Item::File { dest } => {
+                    if !in_place {
+                        self.move_in(Source::Staging, &dest[placement.prefix_len..], dest, swap)?;
+                    }
                     summary.files += 1;
                 }
                 Item::Big { name, dest, mode, atime, mtime } => {
@@ -733,7 +839,7 @@ impl<'a> Mover<'a> {
             self.remember(rel.rsplit_once('/').map_or("", |(p, _)| p))?;
             let name = format!("d{}", self.seq);
             self.seq += 1;
-            self.app.move_out(&rel, self.staging.as_fd(), &name, false).map_err(|err| move_error(&rel, err))?;
+            self.app.move_out(&rel, self.staging.root_fd(), &name, false).map_err(|err| move_error(&rel, err))?;
             self.steps.push(Step::Deleted { rel, name });
             deleted += 1;
         }
@@ -774,13 +880,14 @@ impl<'a> Mover<'a> {
         while let Some(step) = self.steps.pop() {
             let r = match &step {
                 Step::Moved { from, name, dest, swapped } => {
-                    let to = match from {
-                        Source::Staging => self.staging.as_fd(),
-                        Source::RestoreDir => self.restore_dir.as_fd(),
-                    };
-                    self.app.move_out(dest, to, name, *swapped)
+                    source_of(self.staging, &self.restore_dir, *from, name).and_then(|(to, to_name)| {
+                        self.app.move_out(dest, to, to_name, *swapped)?;
+                        // A whole directory went back: the app's cached fds of it lead into staging.
+                        self.app.forget(dest);
+                        Ok(())
+                    })
                 }
-                Step::Deleted { rel, name } => self.app.move_into(self.staging.as_fd(), name, rel, false),
+                Step::Deleted { rel, name } => self.app.move_into(self.staging.root_fd(), name, rel, false),
                 // Its mode and times are set at the end, after the files moved back into it.
                 Step::RemovedDir { rel, meta } => self.app.dir(rel, true).map(|_| {
                     self.saved.insert(rel.clone(), *meta);
@@ -815,6 +922,24 @@ impl<'a> Mover<'a> {
     }
 }
 
+/// The directory and name a staged path (or a name in the restore directory) is at.
+fn source_of<'s>(
+    staging: &'s mut Confined,
+    restore_dir: &'s OwnedFd,
+    from: Source,
+    name: &'s str,
+) -> io::Result<(BorrowedFd<'s>, &'s str)> {
+    match from {
+        Source::RestoreDir => Ok((restore_dir.as_fd(), name)),
+        Source::Staging => {
+            let (parent, base) = name.rsplit_once('/').unwrap_or(("", name));
+            let fd =
+                staging.dir(parent, false)?.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("staged {name} vanished")))?;
+            Ok((fd, base))
+        }
+    }
+}
+
 fn move_error(dest: &str, e: io::Error) -> EngineError {
     untar(format!("moving {dest:?} into place failed: {e}"))
 }
@@ -825,22 +950,81 @@ fn set_meta(app: &mut Confined, rel: &str, meta: Meta) -> io::Result<()> {
     futimens(&d, &meta.atime, &meta.mtime).map_err(io::Error::from)
 }
 
+/// Where the move phase puts each item.
+struct Placement {
+    /// Per item: it replaces an existing file (or symlink, which rename never follows).
+    replaces: Vec<bool>,
+    /// Per item: it lands with one of `whole_dirs`.
+    in_whole_dir: Vec<bool>,
+    /// (staged path, destination) of each directory the app does not have, the topmost of
+    /// its missing chain, which moves into place whole with one rename.
+    whole_dirs: Vec<(String, String)>,
+    /// A staged file's path is its destination without this many leading bytes.
+    prefix_len: usize,
+}
+
 /// Every destination must be reachable without a symlink, and must not turn a directory
-/// into a file or the other way round. Checked before anything moves. Returns, per item,
-/// whether it replaces an existing file (or symlink, which rename never follows).
-fn check_destinations(app: &mut Confined, items: &[Item]) -> Result<Vec<bool>, EngineError> {
-    let mut replaces = Vec::with_capacity(items.len());
+/// into a file or the other way round. Checked before anything moves. `prefix` is what a
+/// destination has in front of its staged path ("" or the restore directory's).
+fn check_destinations(app: &mut Confined, items: &[Item], prefix: &str) -> Result<Placement, EngineError> {
+    let mut kinds: HashMap<String, Kind> = HashMap::new();
+    let mut placement = Placement {
+        replaces: Vec::with_capacity(items.len()),
+        in_whole_dir: Vec::with_capacity(items.len()),
+        whole_dirs: Vec::new(),
+        prefix_len: prefix.len(),
+    };
+    let mut whole: HashSet<String> = HashSet::new();
     for it in items {
         let is_dir = matches!(it, Item::Dir { .. });
         let dest = it.dest();
-        let kind = app.probe(dest).map_err(|e| untar(format!("{dest}: {e}")))?;
-        replaces.push(match (kind, is_dir) {
+        let parent = dest.rsplit_once('/').map_or("", |(p, _)| p);
+        let kind = match kind_below(app, &mut kinds, parent, dest)? {
+            Kind::Missing => Kind::Missing,
+            _ if is_dir => kind_below(app, &mut kinds, dest, dest)?,
+            _ => app.probe(dest).map_err(|e| untar(format!("{dest}: {e}")))?,
+        };
+        placement.replaces.push(match (kind, is_dir) {
             (Kind::Missing, _) | (Kind::Dir, true) => false,
             (Kind::File, false) | (Kind::Symlink, false) => true,
             (Kind::Dir, false) => return Err(untar(format!("{dest:?} is a directory in the app's data, a file in the backup"))),
             (_, true) => return Err(untar(format!("{dest:?} is a directory in the backup but not in the app's data"))),
             (Kind::Other, false) => return Err(untar(format!("{dest:?} is a special file in the app's data"))),
         });
+        // A staged item in a directory the app lacks: the topmost missing directory above it
+        // (or the item itself, a new directory) moves whole, staged path and all.
+        let mut top = (is_dir && kind == Kind::Missing).then_some(dest);
+        let mut p = parent;
+        while !p.is_empty() && kinds.get(p) == Some(&Kind::Missing) {
+            top = Some(p);
+            p = p.rsplit_once('/').map_or("", |(q, _)| q);
+        }
+        let staged =
+            top.filter(|_| !matches!(it, Item::Big { .. })).and_then(|t| Some((t, t.strip_prefix(prefix)?))).filter(|(_, s)| !s.is_empty());
+        if let Some((top, staged)) = staged {
+            if whole.insert(top.to_string()) {
+                placement.whole_dirs.push((staged.to_string(), top.to_string()));
+            }
+        }
+        placement.in_whole_dir.push(staged.is_some());
     }
-    Ok(replaces)
+    Ok(placement)
+}
+
+/// What is at `rel` (a directory on the way to `dest`), each path looked at once: below a
+/// missing directory everything is missing.
+fn kind_below(app: &mut Confined, kinds: &mut HashMap<String, Kind>, rel: &str, dest: &str) -> Result<Kind, EngineError> {
+    if rel.is_empty() {
+        return Ok(Kind::Dir);
+    }
+    if let Some(k) = kinds.get(rel) {
+        return Ok(*k);
+    }
+    let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+    let kind = match kind_below(app, kinds, parent, dest)? {
+        Kind::Missing => Kind::Missing,
+        _ => app.probe(rel).map_err(|e| untar(format!("{dest}: {e}")))?,
+    };
+    kinds.insert(rel.to_string(), kind);
+    Ok(kind)
 }
