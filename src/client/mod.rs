@@ -186,6 +186,9 @@ struct Link {
 #[derive(Default)]
 struct Waiting {
     pending: HashMap<u64, oneshot::Sender<SessionReply>>,
+    /// The `release()` requests among them: a session that ends normally while one is in
+    /// flight has done what it asked.
+    releases: HashSet<u64>,
     /// Set when the connection ended: `Some(true)` if by the service's death.
     closed: Option<bool>,
 }
@@ -244,6 +247,9 @@ impl ClientSession {
                 return Err(if dead { died() } else { BizError::with_detail(E_INVAL, "the session was released") });
             }
             w.pending.insert(seq, tx);
+            if matches!(request, SessionRequest::Release) {
+                w.releases.insert(seq);
+            }
         }
         if let Err(e) = self.link.conn.send(&ClientMessage::Request { seq, request }) {
             lock(&self.link.waiting).pending.remove(&seq);
@@ -358,7 +364,12 @@ fn read_until_closed(link: &Link, receiver: Arc<dyn Receiver>, root: &Path, toke
                     // The session's last reply: the socket goes before the caller sees it.
                     link.conn.close();
                 }
-                if let Some(tx) = lock(&link.waiting).pending.remove(&seq) {
+                let tx = {
+                    let mut w = lock(&link.waiting);
+                    w.releases.remove(&seq);
+                    w.pending.remove(&seq)
+                };
+                if let Some(tx) = tx {
                     let _ = tx.send(reply);
                 }
             }
@@ -375,15 +386,20 @@ fn read_until_closed(link: &Link, receiver: Arc<dyn Receiver>, root: &Path, toke
     }
     // The socket goes now, not when the session object is collected.
     link.conn.close();
-    let pending = {
+    let (pending, releases) = {
         let mut w = lock(&link.waiting);
         w.closed = Some(!ended);
-        std::mem::take(&mut w.pending)
+        (std::mem::take(&mut w.pending), std::mem::take(&mut w.releases))
     };
-    // Requests in flight fail as the session's later calls will.
-    for (_, tx) in pending {
-        let e = if ended { BizError::with_detail(E_INVAL, "the session was released") } else { died() };
-        let _ = tx.send(SessionReply::Gone(e));
+    // Requests in flight fail as the session's later calls will; a release in flight when the
+    // session ended normally has its answer: the session is over.
+    for (seq, tx) in pending {
+        let reply = match (ended, releases.contains(&seq)) {
+            (true, true) => SessionReply::Release(Ok(())),
+            (true, false) => SessionReply::Gone(BizError::with_detail(E_INVAL, "the session was released")),
+            (false, _) => SessionReply::Gone(died()),
+        };
+        let _ = tx.send(reply);
     }
     if let Some(set) = lock(releasing()).get_mut(root) {
         set.remove(&token);
