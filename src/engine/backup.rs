@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -241,11 +241,11 @@ struct InOrder<'s> {
     big_hashes: BigHashes,
 }
 
-/// Big files are hashed on a thread of their own while they travel, so the hash (only
-/// needed in `manage.json`, which goes last) adds no time to sending them.
+/// Big files are hashed on threads of their own (one per core the packers use) while they
+/// travel, so the hash (only needed in `manage.json`, which goes last) overlaps sending them.
 struct BigHashes {
     jobs: Option<mpsc::Sender<(usize, File)>>,
-    done: Option<std::thread::JoinHandle<Vec<HashedBig>>>,
+    done: Vec<std::thread::JoinHandle<Vec<HashedBig>>>,
 }
 
 /// A `manage.json` index and the size and SHA-256 of its big file.
@@ -253,7 +253,7 @@ type HashedBig = (usize, io::Result<(u64, String)>);
 
 impl BigHashes {
     fn new() -> BigHashes {
-        BigHashes { jobs: None, done: None }
+        BigHashes { jobs: None, done: Vec::new() }
     }
 
     /// Hashes `file` (a dup: reading by offset leaves the receiver's position alone) for
@@ -262,23 +262,29 @@ impl BigHashes {
         let dup = file.try_clone()?;
         if self.jobs.is_none() {
             let (tx, rx) = mpsc::channel::<(usize, File)>();
-            self.done = Some(
-                std::thread::Builder::new()
-                    .name("backup-hash".into())
-                    .spawn(move || rx.into_iter().map(|(i, f)| (i, integrity_of(&f))).collect())?,
-            );
+            let rx = Arc::new(Mutex::new(rx));
+            for _ in 0..PACK_THREADS {
+                let rx = rx.clone();
+                let next = move || rx.lock().unwrap_or_else(|p| p.into_inner()).recv().ok();
+                self.done.push(
+                    std::thread::Builder::new()
+                        .name("backup-hash".into())
+                        .spawn(move || std::iter::from_fn(next).map(|(i, f)| (i, integrity_of(&f))).collect())?,
+                );
+            }
             self.jobs = Some(tx);
         }
-        self.jobs.as_ref().expect("set above").send((index, dup)).map_err(|_| io::Error::other("the hash thread stopped"))
+        self.jobs.as_ref().expect("set above").send((index, dup)).map_err(|_| io::Error::other("the hash threads stopped"))
     }
 
     /// Waits for every hash and records it in its entry.
     fn record(mut self, manage: &mut [ManageEntry]) -> io::Result<()> {
         drop(self.jobs.take());
-        let Some(done) = self.done.take() else { return Ok(()) };
-        for (i, r) in done.join().map_err(|_| io::Error::other("the hash thread panicked"))? {
-            let (size, sha256) = r?;
-            (manage[i].size, manage[i].sha256) = (Some(size), Some(sha256));
+        for done in self.done.drain(..) {
+            for (i, r) in done.join().map_err(|_| io::Error::other("a hash thread panicked"))? {
+                let (size, sha256) = r?;
+                (manage[i].size, manage[i].sha256) = (Some(size), Some(sha256));
+            }
         }
         Ok(())
     }
