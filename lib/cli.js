@@ -81,15 +81,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 }
 
-function fmtBytes(n) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024
-    i++
-  }
-  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`
-}
+const { fmtBytes } = progress
 
 function table(rows) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)))
