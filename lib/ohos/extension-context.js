@@ -7,6 +7,7 @@
 
 const path = require('path')
 const { AreaMode } = require('./context-constant.js')
+const { WORK_AREA } = require('../device.js')
 
 const AREAS = new Set(Object.values(AreaMode))
 
@@ -59,7 +60,7 @@ class BackupExtensionContext {
 
   /** `.backup/restore/`: where a fullBackupOnly restore leaves the data for the app. */
   get backupDir() {
-    return path.join(this.sandboxDir, 'data/storage/el2/base/.backup/restore')
+    return path.join(this.sandboxDir, WORK_AREA, 'restore')
   }
 }
 
