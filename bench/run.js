@@ -171,14 +171,23 @@ const L = data.bundles.large
 /**
  * A full backup of `b` against `tar -cf - | cat`. `transport`: the BACKUP_SERVICE value
  * ours runs with (undefined: the default, whatever the caller's environment says).
+ * `forgetHashes`: every sample is a first backup, with no big-file hash remembered from the
+ * one before (the service keeps them in `<root>/service/hashes/`).
  */
-function backupCase(id, title, b, sizeKey, ratio, transport) {
+function backupCase(id, title, b, sizeKey, ratio, { transport, forgetHashes } = {}) {
+  let t = title
+  if (transport) t += `, BACKUP_SERVICE=${transport}`
+  if (forgetHashes) t += ', no remembered hashes'
   return {
     id,
-    title: transport ? `${title}, BACKUP_SERVICE=${transport}` : title,
+    title: t,
     runs: RUNS[sizeKey],
     unit: 's',
     target: { ratio },
+    before: (ctx, side) => {
+      if (forgetHashes && side === 'ours') fs.rmSync(path.join(data.root, 'service', 'hashes'), { recursive: true, force: true })
+      syncDisks()
+    },
     ours: async () => {
       const saved = process.env.BACKUP_SERVICE
       if (transport) process.env.BACKUP_SERVICE = transport
@@ -555,7 +564,8 @@ function scaleCases() {
 const CASES = [
   backupCase('backup-small', `backup A: ${S.files} files of 1–16 KiB`, S, 'small', 1.0),
   backupCase('backup-large', `backup B: ${L.files} files of ${(L.bytes / L.files / 2 ** 20).toFixed(0)} MiB`, L, 'large', 0.3),
-  backupCase('backup-small-inprocess', `backup A: ${S.files} files of 1–16 KiB`, S, 'small', 1.0, 'inprocess'),
+  backupCase('backup-large-first', `backup B: ${L.files} files of ${(L.bytes / L.files / 2 ** 20).toFixed(0)} MiB`, L, 'large', 0.3, { forgetHashes: true }),
+  backupCase('backup-small-inprocess', `backup A: ${S.files} files of 1–16 KiB`, S, 'small', 1.0, { transport: 'inprocess' }),
   tmpfsRestoreCase('restore-small-tmpfs', 'restore A, fresh app', 1.0, false),
   tmpfsRestoreCase('restore-small-tmpfs-over', 'restore A over existing data', 1.5, true),
   restoreCase('restore-small', 'restore A, fresh app, disk', S, 'small', 1.0),

@@ -9,6 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::SystemTime;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -17,6 +18,7 @@ use nix::sys::stat::Mode;
 use sha2::{Digest, Sha256};
 
 use super::anon::{anonymous_file, reopen_read_only};
+use super::hash_cache::{HashCache, Hashed, Identity};
 use super::manage::{integrity_of, write_manage, Information, ManageEntry, Stat, TimeSpec};
 use super::part_file::{PartFile, BUFFER_BYTES};
 use super::scan::Scan;
@@ -31,6 +33,9 @@ pub struct BackupJob {
     pub excludes: Vec<String>,
     /// Where tar parts are spooled (anonymous files): the bundle's `.backup/backup/`.
     pub spool_dir: PathBuf,
+    /// Where the SHA-256 of the bundle's big files is remembered between backups (`None`:
+    /// every big file is hashed).
+    pub hash_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -149,7 +154,7 @@ pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn Fn
         manage: Vec::new(),
         names: BigNames::new(true),
         queue: VecDeque::new(),
-        big_hashes: BigHashes::new(),
+        big_hashes: BigHashes::new(HashCache::load(job.hash_cache.as_deref())),
     };
     std::thread::scope(|scope| {
         let mut packers = 0;
@@ -242,26 +247,52 @@ struct InOrder<'s> {
 }
 
 /// Big files are hashed on threads of their own (one per core the packers use) while they
-/// travel, so the hash (only needed in `manage.json`, which goes last) overlaps sending them.
+/// travel, so the hash (only needed in `manage.json`, which goes last) overlaps sending them;
+/// a big file unchanged since the last backup keeps the hash that backup remembered.
 struct BigHashes {
-    jobs: Option<mpsc::Sender<(usize, File)>>,
+    cache: HashCache,
+    /// Hashes the cache gave: `manage` index, size, SHA-256.
+    known: Vec<(usize, u64, String)>,
+    jobs: Option<mpsc::Sender<BigHashJob>>,
     done: Vec<std::thread::JoinHandle<Vec<HashedBig>>>,
 }
 
-/// A `manage.json` index and the size and SHA-256 of its big file.
-type HashedBig = (usize, io::Result<(u64, String)>);
+/// A big file to hash: its `manage.json` index, a dup of its fd, and what the cache needs.
+struct BigHashJob {
+    index: usize,
+    file: File,
+    sandbox_path: String,
+    before: Identity,
+}
+
+/// A `manage.json` index, the size and SHA-256 of its big file, and the hash to remember.
+type HashedBig = (usize, io::Result<(u64, Hashed)>);
+
+fn hash_big(job: BigHashJob) -> HashedBig {
+    let started = SystemTime::now();
+    let hashed = integrity_of(&job.file).and_then(|(size, sha256)| {
+        let after = Identity::of(&job.file)?;
+        Ok((size, Hashed { sandbox_path: job.sandbox_path, before: job.before, started, after, sha256 }))
+    });
+    (job.index, hashed)
+}
 
 impl BigHashes {
-    fn new() -> BigHashes {
-        BigHashes { jobs: None, done: Vec::new() }
+    fn new(cache: HashCache) -> BigHashes {
+        BigHashes { cache, known: Vec::new(), jobs: None, done: Vec::new() }
     }
 
     /// Hashes `file` (a dup: reading by offset leaves the receiver's position alone) for
-    /// `manage[index]`.
-    fn add(&mut self, index: usize, file: &File) -> io::Result<()> {
+    /// `manage[index]`, unless the cache knows it.
+    fn add(&mut self, index: usize, file: &File, sandbox_path: &str) -> io::Result<()> {
+        let before = Identity::of(file)?;
+        if let Some(sha256) = self.cache.lookup(sandbox_path, &before) {
+            self.known.push((index, before.size(), sha256));
+            return Ok(());
+        }
         let dup = file.try_clone()?;
         if self.jobs.is_none() {
-            let (tx, rx) = mpsc::channel::<(usize, File)>();
+            let (tx, rx) = mpsc::channel::<BigHashJob>();
             let rx = Arc::new(Mutex::new(rx));
             for _ in 0..PACK_THREADS {
                 let rx = rx.clone();
@@ -269,23 +300,30 @@ impl BigHashes {
                 self.done.push(
                     std::thread::Builder::new()
                         .name("backup-hash".into())
-                        .spawn(move || std::iter::from_fn(next).map(|(i, f)| (i, integrity_of(&f))).collect())?,
+                        .spawn(move || std::iter::from_fn(next).map(hash_big).collect())?,
                 );
             }
             self.jobs = Some(tx);
         }
-        self.jobs.as_ref().expect("set above").send((index, dup)).map_err(|_| io::Error::other("the hash threads stopped"))
+        let job = BigHashJob { index, file: dup, sandbox_path: sandbox_path.to_string(), before };
+        self.jobs.as_ref().expect("set above").send(job).map_err(|_| io::Error::other("the hash threads stopped"))
     }
 
-    /// Waits for every hash and records it in its entry.
+    /// Waits for every hash, records it in its entry, and keeps the cache for the next backup.
     fn record(mut self, manage: &mut [ManageEntry]) -> io::Result<()> {
         drop(self.jobs.take());
+        for (i, size, sha256) in self.known.drain(..) {
+            (manage[i].size, manage[i].sha256) = (Some(size), Some(sha256));
+        }
         for done in self.done.drain(..) {
             for (i, r) in done.join().map_err(|_| io::Error::other("a hash thread panicked"))? {
-                let (size, sha256) = r?;
-                (manage[i].size, manage[i].sha256) = (Some(size), Some(sha256));
+                let (size, hashed) = r?;
+                (manage[i].size, manage[i].sha256) = (Some(size), Some(hashed.sha256.clone()));
+                self.cache.remember(hashed);
             }
         }
+        // A cache that cannot be written costs the next backup a hash, not this one its data.
+        let _ = self.cache.save();
         Ok(())
     }
 }
@@ -303,7 +341,7 @@ impl InOrder<'_> {
                         continue;
                     };
                     let uri = self.names.name(&e.sandbox_path);
-                    self.big_hashes.add(self.manage.len(), &file).map_err(tar_err)?;
+                    self.big_hashes.add(self.manage.len(), &file, &e.sandbox_path).map_err(tar_err)?;
                     self.manage.push(big_file_entry(&uri, e, &mut self.summary));
                     Output { uri, file, report: None }
                 }
@@ -464,6 +502,7 @@ mod tests {
             includes: vec!["data/storage/el2/base/files/".into(), "data/storage/el2/base/files/a/".into()],
             excludes: vec![],
             spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
+            hash_cache: None,
         }
     }
 

@@ -9,6 +9,7 @@
 pub mod anon;
 pub mod backup;
 pub mod confined;
+pub mod hash_cache;
 pub mod incremental;
 pub mod manage;
 pub mod part_file;

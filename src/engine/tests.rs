@@ -87,6 +87,7 @@ fn job(sandbox: &Path) -> BackupJob {
         includes: crate::device::config::DEFAULT_INCLUDES.iter().map(|s| s.to_string()).collect(),
         excludes: vec![],
         spool_dir: sandbox.join(WORK_AREA).join("backup"),
+        hash_cache: None,
     }
 }
 

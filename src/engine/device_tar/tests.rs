@@ -210,6 +210,7 @@ fn our_backup(sandbox: &Path) -> BTreeMap<String, Vec<u8>> {
         includes: crate::device::config::DEFAULT_INCLUDES.iter().map(|s| s.to_string()).collect(),
         excludes: vec![],
         spool_dir: sandbox.join("data/storage/el2/base/.backup/backup"),
+        hash_cache: None,
     };
     let mut out = BTreeMap::new();
     run_full(&job, &mut |o| {
@@ -488,6 +489,7 @@ fn a_device_reads_our_manage_json_and_reports_right() {
         includes: crate::device::config::DEFAULT_INCLUDES.iter().map(|s| s.to_string()).collect(),
         excludes: vec![],
         spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
+        hash_cache: None,
     };
     let mut sent: BTreeMap<String, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
     run_incremental(&IncrementalJob { backup: job, last_incremental_time: 0, baseline: None }, &mut |o| {

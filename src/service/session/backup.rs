@@ -14,6 +14,9 @@ impl Session {
             includes,
             excludes,
             spool_dir: b.installed.work_area().join("backup"),
+            // Beside the service's other state, not in the sandbox: a restore or an uninstall of
+            // the app does not need to know of it (a new sandbox has new inodes, so it misses).
+            hash_cache: self.device.service_dir().ok().map(|d| d.join("hashes").join(format!("{}.json", b.installed.name))),
         };
         let incremental = (self.kind == SessionKind::IncrementalBackup).then(|| engine::incremental::IncrementalJob {
             backup: job.clone(),
