@@ -63,6 +63,8 @@ struct Part {
 
 pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flow) -> Result<BackupSummary, EngineError> {
     let b = &job.backup;
+    // The walk starts at once, on its own thread, while the baseline is parsed here.
+    let walk = Scan::new(&b.sandbox, &b.includes, &b.excludes).and_then(Scan::ahead).map_err(|e| EngineError::Tar(e.to_string()))?;
     let baseline: HashMap<String, ReportEntry> = match job.baseline.as_deref() {
         Some(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => parse_report(bytes)
             .map_err(|e| EngineError::Invalid(format!("the baseline manifest (manifestFd) is not a valid report: {e}")))?
@@ -71,7 +73,6 @@ pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flo
             .collect(),
         _ => HashMap::new(),
     };
-    let walk = Scan::new(&b.sandbox, &b.includes, &b.excludes).map_err(|e| EngineError::Tar(e.to_string()))?;
     let tar_err = |e: io::Error| EngineError::Tar(e.to_string());
     let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
     let mut summary = BackupSummary::default();

@@ -171,6 +171,66 @@ impl Iterator for Scan {
     }
 }
 
+/// Entries a walk hands over at a time, and batches it may be ahead by.
+const AHEAD_BATCH: usize = 256;
+const AHEAD_BATCHES: usize = 4;
+
+/// A walk on a thread of its own, up to `AHEAD_BATCHES` batches ahead of its consumer, so
+/// the walk's stat calls (most of a walk's time is the kernel's) overlap what the consumer
+/// does with each entry. Entries arrive in the walk's order; dropping it stops the walk.
+pub struct ScanAhead {
+    batches: Option<std::sync::mpsc::Receiver<Vec<ScanEntry>>>,
+    current: std::vec::IntoIter<ScanEntry>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Scan {
+    pub fn ahead(mut self) -> io::Result<ScanAhead> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD_BATCHES);
+        let worker = std::thread::Builder::new().name("backup-scan".into()).spawn(move || loop {
+            let batch: Vec<ScanEntry> = self.by_ref().take(AHEAD_BATCH).collect();
+            // An empty batch: the walk ended. A send that fails: the consumer went away.
+            if batch.is_empty() || tx.send(batch).is_err() {
+                return;
+            }
+        })?;
+        Ok(ScanAhead { batches: Some(rx), current: Vec::new().into_iter(), worker: Some(worker) })
+    }
+}
+
+impl Iterator for ScanAhead {
+    type Item = ScanEntry;
+
+    fn next(&mut self) -> Option<ScanEntry> {
+        loop {
+            if let Some(e) = self.current.next() {
+                return Some(e);
+            }
+            match self.batches.as_ref()?.recv() {
+                Ok(batch) => self.current = batch.into_iter(),
+                Err(_) => {
+                    // The walk ended, or panicked: then so does its consumer, as if it had
+                    // walked itself, instead of seeing a short walk.
+                    self.batches = None;
+                    if let Some(Err(panic)) = self.worker.take().map(|w| w.join()) {
+                        std::panic::resume_unwind(panic);
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ScanAhead {
+    fn drop(&mut self) {
+        self.batches = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
 /// One directory being listed: its children sorted by sandbox path, and an fd of it to stat
 /// them by name (one short lookup each instead of the whole path again).
 struct Frame {
@@ -375,6 +435,30 @@ mod tests {
         assert!(!p.iter().any(|s| s.ends_with(".log")), "{p:?}");
         assert!(p.contains(&"/data/storage/el2/base/other/o.txt"));
         assert!(!p.iter().any(|s| s.contains(".backup")));
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_walk_ahead_gives_the_walk_in_order_and_stops_when_dropped() {
+        let d = sandbox("ahead");
+        let base = d.join("data/storage/el2/base/files/many");
+        // More entries than a few batches, so the walk runs ahead and blocks on its consumer.
+        for i in 0..(AHEAD_BATCH * (AHEAD_BATCHES + 3)) {
+            fs::create_dir_all(base.join(format!("d{}", i % 7))).unwrap();
+            fs::write(base.join(format!("d{}/f{i:05}", i % 7)), b"x").unwrap();
+        }
+        let inc = vec!["data/storage/el2/base/".to_string()];
+        let walked = scan(&d, &inc, &[]).unwrap();
+        let ahead: Vec<ScanEntry> = Scan::new(&d, &inc, &[]).unwrap().ahead().unwrap().collect();
+        assert_eq!(paths(&ahead), paths(&walked));
+        assert_eq!(
+            ahead.iter().map(|e| (e.size, e.mode, e.mtime)).collect::<Vec<_>>(),
+            walked.iter().map(|e| (e.size, e.mode, e.mtime)).collect::<Vec<_>>()
+        );
+        // A consumer that stops early: the drop ends the walk's thread (it would hang otherwise).
+        let mut early = Scan::new(&d, &inc, &[]).unwrap().ahead().unwrap();
+        assert_eq!(early.next().map(|e| e.sandbox_path), Some(walked[0].sandbox_path.clone()));
+        drop(early);
         fs::remove_dir_all(d).unwrap();
     }
 
