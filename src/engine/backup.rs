@@ -144,7 +144,7 @@ pub(crate) struct Slices {
 /// is what a single packer would send. (Only a file that vanishes between the scan and its
 /// packing still counts toward its part's limits.)
 pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn FnMut(Output) -> Flow) -> Result<BackupSummary, EngineError> {
-    let walk = Scan::new(&job.sandbox, &job.includes, &job.excludes).map_err(tar_err)?;
+    let walk = Scan::new(&job.sandbox, &job.includes, &job.excludes).and_then(Scan::ahead).map_err(tar_err)?;
     let stop = AtomicBool::new(false);
     let (jobs, queued) = mpsc::channel::<PackJob>();
     let queued = Mutex::new(queued);
