@@ -16,6 +16,7 @@
 //                      when it runs as root, under bench/out/tmpfs, and unmounts at the end)
 //   --scale            also the scale cases: 1,000,000 files in one bundle, 1,000 bundles in
 //                      one session (data made once, minutes; runs once each unless --runs)
+//   --markdown         also print the table as Markdown (the README's table)
 //   BENCH_SCALE=0.1    a smaller data set (file counts and big-file sizes scaled)
 //
 // Every case runs one untimed warm-up of each side first (so both read from a warm page
@@ -46,8 +47,9 @@ function parseArgs(argv) {
     else if (a === '--addon') o.addon = path.resolve(argv[++i])
     else if (a === '--tmpfs') o.tmpfs = path.resolve(argv[++i])
     else if (a === '--scale') o.scale = true
+    else if (a === '--markdown') o.markdown = true
     else if (a === '--help' || a === '-h') {
-      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 23).join('\n').replace(/^\/\/ ?/gm, ''))
+      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 24).join('\n').replace(/^\/\/ ?/gm, ''))
       process.exit(0)
     } else throw new Error(`unknown option ${a}`)
   }
@@ -708,6 +710,20 @@ function printTable(results) {
   }
 }
 
+/** The table again as Markdown, the form of the README's table (`--markdown`). */
+function printMarkdown(results) {
+  const cell = (s) => String(s).replace(/\|/g, '\\|')
+  console.log('\n| case | ours | GNU tar | ratio | target |\n|---|---|---|---|---|')
+  for (const r of results) {
+    const judged = r.perFileRatio !== undefined ? ` (${r.perFileRatio.toFixed(2)}× per file)` : r.perItemMs !== undefined ? ` (${r.perItemMs.toFixed(2)} ms per bundle)` : ''
+    const missed = r.error ? ' (error)' : r.mainPass ? '' : ' (missed)'
+    const ratio = r.ratio === null || r.unit !== 's' ? '' : `${r.ratio.toFixed(2)}×`
+    const tar = r.unit === 's' ? fmt(r.tarMedian, r.unit) : ''
+    console.log(`| ${cell(r.title)} | ${fmt(r.oursMedian, r.unit)} | ${tar} | ${ratio} | ${cell(targetText(r.target) + judged + missed)} |`)
+    if (r.extra) console.log(`| ${cell(r.extra.title)} | ${fmt(r.extra.median, 'B')} | | | ${cell(targetText(r.extra.target))}${r.extra.pass ? '' : ' (missed)'} |`)
+  }
+}
+
 async function main() {
   const selected = CASES.filter((c) => !opts.only || opts.only.includes(c.id))
   if (opts.only) {
@@ -729,6 +745,7 @@ async function main() {
   console.log('')
   if (addon.profile !== 'release') console.log(`(${addon.profile} build of the addon: not representative)`)
   printTable(results)
+  if (opts.markdown) printMarkdown(results)
   const la = (l) => l.map((x) => x.toFixed(2)).join(' ')
   console.log(`\nload averages (1, 5, 15 min) at the start: ${la(loadBefore)}, at the end: ${la(os.loadavg())} (${os.cpus().length} CPUs)`)
 
