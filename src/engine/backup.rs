@@ -22,7 +22,7 @@ use super::hash_cache::{HashCache, Hashed, Identity};
 use super::manage::{integrity_of, write_manage, Information, ManageEntry, Stat, TimeSpec};
 use super::part_file::{PartFile, BUFFER_BYTES};
 use super::scan::Scan;
-use super::tar_write::TarWriter;
+use super::tar_write::{entry_after_contents, TarWriter};
 use super::{EngineError, Flow, Output, ScanEntry, BIG_FILE_THRESHOLD, PACK_THREADS, TAR_SLICE_BYTES, TAR_SLICE_FILES};
 
 #[derive(Debug, Clone)]
@@ -142,7 +142,8 @@ pub(crate) struct Slices {
 /// content or entry count reaches the limit), `PACK_THREADS` packers fill up to that many
 /// parts at once, and the outputs go to the sink in the order of the walk, so what is sent
 /// is what a single packer would send. (Only a file that vanishes between the scan and its
-/// packing still counts toward its part's limits.)
+/// packing still counts toward its part's limits, and a read-only directory whose contents go
+/// on past a cut moves to the next part: `dirs_still_open`.)
 pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn FnMut(Output) -> Flow) -> Result<BackupSummary, EngineError> {
     let walk = Scan::new(&job.sandbox, &job.includes, &job.excludes).and_then(Scan::ahead).map_err(tar_err)?;
     let stop = AtomicBool::new(false);
@@ -173,14 +174,16 @@ pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn Fn
         let result = (|| {
             let mut plan: Vec<ScanEntry> = Vec::new();
             let mut content = 0u64;
-            for e in walk {
+            let mut walk = walk.peekable();
+            while let Some(e) = walk.next() {
                 if !e.is_dir && e.size > BIG_FILE_THRESHOLD {
                     out.queue.push_back(Pending::Big(e));
                 } else {
                     content += e.size;
                     plan.push(e);
                     if content >= slices.bytes || plan.len() >= slices.files {
-                        submit(std::mem::take(&mut plan), &mut out);
+                        let carried = dirs_still_open(&mut plan, walk.peek());
+                        submit(std::mem::replace(&mut plan, carried), &mut out);
                         content = 0;
                     }
                 }
@@ -205,6 +208,27 @@ pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn Fn
         Flow::Continue => Ok(summary),
         Flow::Stop => Err(EngineError::Stopped),
     }
+}
+
+/// Takes out of a full part's plan the directories whose entry goes after their contents
+/// (`entry_after_contents`) and whose contents go on in the next part (`next` is inside
+/// them): they go to the next part. A device's untar `mkdir`s such a directory with its
+/// read-only mode when its entry comes, so in the first part it would keep the second part's
+/// files out; a device makes the missing parents of those files writable instead.
+fn dirs_still_open(plan: &mut Vec<ScanEntry>, next: Option<&ScanEntry>) -> Vec<ScanEntry> {
+    let Some(next) = next else { return Vec::new() };
+    let open = |e: &ScanEntry| {
+        e.is_dir
+            && entry_after_contents(e.mode)
+            && next.sandbox_path.len() > e.sandbox_path.len()
+            && next.sandbox_path.starts_with(&e.sandbox_path)
+    };
+    if !plan.iter().any(open) {
+        return Vec::new();
+    }
+    let (carried, kept) = std::mem::take(plan).into_iter().partition(open);
+    *plan = kept;
+    carried
 }
 
 fn tar_err(e: io::Error) -> EngineError {

@@ -11,6 +11,12 @@ use super::ScanEntry;
 
 const BLOCK: usize = 512;
 
+/// Whether a directory of this mode gets its entry after its contents (`append_dir`): its
+/// owner cannot write into it or search it.
+pub(crate) fn entry_after_contents(mode: u32) -> bool {
+    mode & 0o300 != 0o300
+}
+
 pub struct TarWriter<W: Write> {
     out: W,
     /// Bytes written so far (headers, content, padding).
@@ -162,7 +168,7 @@ impl<W: Write> TarWriter<W> {
     /// device, which makes every missing parent with the mode of the entry it is creating,
     /// finds the parents of a read-only one already made.
     pub fn append_dir(&mut self, e: &ScanEntry) -> io::Result<()> {
-        if e.mode & 0o300 == 0o300 {
+        if !entry_after_contents(e.mode) {
             return self.entry_header(e, 0, b'5');
         }
         self.write_finished_dirs(&e.sandbox_path)?;

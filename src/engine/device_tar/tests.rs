@@ -12,7 +12,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use super::corpus::{self, Item, FILES};
-use super::untar::untar;
+use super::untar::{untar, untar_parts};
 use super::writer::{self, ManageLine, ManageStyle};
 use crate::engine::backup::{run_full, BackupJob};
 use crate::engine::restore::{clear_work_area, create_handle, run, RestoreJob};
@@ -540,5 +540,70 @@ fn a_device_reads_our_manage_json_and_reports_right() {
             check_line(path.trim_end_matches('/'), line, uri);
         }
     }
+    fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_read_only_directory_whose_files_span_two_parts_restores_whole_on_a_device_and_here() {
+    use crate::engine::backup::{run_full_sliced, Slices};
+    use std::os::unix::fs::PermissionsExt;
+    let d = temp("ro-span");
+    let sb = d.join("app");
+    let files_rel = FILES.trim_start_matches('/');
+    let ro = sb.join(files_rel).join("ro");
+    fs::create_dir_all(ro.join("inner")).unwrap();
+    for i in 0..9 {
+        fs::write(ro.join(format!("f{i}")), format!("file {i}")).unwrap();
+    }
+    fs::write(ro.join("inner/deep"), b"deep").unwrap();
+    fs::write(sb.join(files_rel).join("z-after"), b"after").unwrap();
+    fs::set_permissions(ro.join("inner"), fs::Permissions::from_mode(0o555)).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+    // What the backup holds: the files folder (its parents' times move with the work area).
+    let files_of = |sb: &Path| snapshot(sb).into_iter().filter(|(p, _)| p.starts_with(FILES)).collect::<BTreeMap<_, _>>();
+    let source = files_of(&sb);
+
+    let job = BackupJob {
+        sandbox: sb.clone(),
+        includes: vec![format!("{files_rel}/")],
+        excludes: vec![],
+        spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
+        hash_cache: None,
+    };
+    let mut sent = BTreeMap::new();
+    run_full_sliced(&job, Slices { bytes: u64::MAX, files: 4 }, &mut |o| {
+        let mut bytes = Vec::new();
+        let mut f = o.file;
+        f.read_to_end(&mut bytes).unwrap();
+        sent.insert(o.uri, bytes);
+        Flow::Continue
+    })
+    .unwrap();
+    clear_work_area(&sb).unwrap();
+    let parts: Vec<&[u8]> = (0..).map_while(|i| sent.get(&format!("part.{i}.tar")).map(Vec::as_slice)).collect();
+    assert!(parts.len() >= 3, "the files of ro/ span parts: {} parts", parts.len());
+
+    // A device untars the parts one after the other: every file gets in.
+    let device = untar_parts(&parts);
+    assert_eq!(device.errors, Vec::<String>::new());
+    let rel = |p: &str| format!("{files_rel}/{p}");
+    for i in 0..9 {
+        assert_eq!(device.files[&rel(&format!("ro/f{i}"))].data, format!("file {i}").into_bytes());
+    }
+    assert_eq!(device.files[&rel("ro/inner/deep")].data, b"deep");
+    assert_eq!(device.files[&rel("z-after")].data, b"after");
+    // Each directory has one entry, with its mode.
+    assert_eq!(device.dirs.get(&rel("ro")), Some(&0o555));
+    assert_eq!(device.dirs.get(&rel("ro/inner")), Some(&0o555));
+
+    // And here everything comes back as it was, modes included.
+    fs::set_permissions(ro.join("inner"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::remove_dir_all(&ro).unwrap();
+    fs::remove_file(sb.join(files_rel).join("z-after")).unwrap();
+    restore_folder(&sb, &sent, &BTreeMap::new()).unwrap();
+    assert_tree(&files_of(&sb), &source, "restored");
+    fs::set_permissions(ro.join("inner"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
     fs::remove_dir_all(d).unwrap();
 }

@@ -143,14 +143,24 @@ impl Dirs {
 
 /// Reads `tar` as a device's `UnPacket` with root "/" does.
 pub fn untar(tar: &[u8]) -> DeviceRestore {
-    let mut r = Untar { tar, at: 0, long_name: Vec::new(), made: Dirs::default(), out: DeviceRestore::default() };
-    while let Some(h) = r.next_header() {
-        if let Err(e) = r.entry(h) {
-            r.out.errors.push(e);
-            break;
+    untar_parts(&[tar])
+}
+
+/// Reads the parts of one backup one after the other into the same file system, as a
+/// device restores a bundle: what one part made is there for the next.
+pub fn untar_parts(tars: &[&[u8]]) -> DeviceRestore {
+    let (mut made, mut out) = (Dirs::default(), DeviceRestore::default());
+    for tar in tars {
+        let mut r = Untar { tar, at: 0, long_name: Vec::new(), made, out };
+        while let Some(h) = r.next_header() {
+            if let Err(e) = r.entry(h) {
+                r.out.errors.push(e);
+                break;
+            }
         }
+        (made, out) = (r.made, r.out);
     }
-    r.out
+    out
 }
 
 struct Untar<'a> {
