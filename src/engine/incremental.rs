@@ -18,7 +18,7 @@ use super::backup::{big_file_entry, open_app_file, BackupJob, BackupSummary, Big
 use super::manage::{write_manage, Information, ManageEntry, Stat, TimeSpec};
 use super::report::{parse_report, write_report, ReportEntry};
 use super::scan::Scan;
-use super::tar_write::TarWriter;
+use super::tar_write::{OpenDirs, TarWriter};
 use super::{EngineError, Flow, Output, ScanEntry, BIG_FILE_THRESHOLD, TAR_SLICE_BYTES, TAR_SLICE_FILES};
 
 #[derive(Debug, Clone)]
@@ -59,6 +59,34 @@ struct Part {
     writer: TarWriter<BufWriter<File>>,
     content: u64,
     report: Vec<ReportEntry>,
+}
+
+impl Part {
+    /// A new part, holding the directories the last one left open (with their report lines).
+    fn new(spool: &std::path::Path, open: Option<(OpenDirs, Vec<ReportEntry>)>) -> io::Result<Part> {
+        let f = anonymous_file(spool)?;
+        let mut p = Part { writer: TarWriter::new(BufWriter::with_capacity(1 << 20, f)), content: 0, report: Vec::new() };
+        if let Some((dirs, lines)) = open {
+            p.writer.adopt_dirs(dirs);
+            p.report = lines;
+        }
+        Ok(p)
+    }
+
+    fn is_full(&self) -> bool {
+        self.content >= TAR_SLICE_BYTES || self.writer.entries() >= TAR_SLICE_FILES
+    }
+
+    /// The directories whose entry this part has not written and that hold `next`: they go
+    /// to the next part with their report lines (a device would `mkdir` a read-only one
+    /// before the next part's files inside it, and then refuse them).
+    fn take_dirs_holding(&mut self, next: &str) -> (OpenDirs, Vec<ReportEntry>) {
+        let dirs = self.writer.take_dirs_holding(next);
+        let paths: Vec<&str> = dirs.paths().collect();
+        let (lines, kept) = std::mem::take(&mut self.report).into_iter().partition(|l| l.is_dir && paths.contains(&l.path.as_str()));
+        self.report = kept;
+        (dirs, lines)
+    }
 }
 
 pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flow) -> Result<BackupSummary, EngineError> {
@@ -132,12 +160,17 @@ pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flo
             }
         }
 
-        let p = match part.as_mut() {
-            Some(p) => p,
-            None => {
-                let f = anonymous_file(&b.spool_dir).map_err(tar_err)?;
-                part.insert(Part { writer: TarWriter::new(BufWriter::with_capacity(1 << 20, f)), content: 0, report: Vec::new() })
-            }
+        // A full part is closed when the next entry for a part comes, so that the directories
+        // it holds that are still open move on with it.
+        let mut open = None;
+        if part.as_ref().is_some_and(Part::is_full) {
+            let mut done = part.take().expect("part exists");
+            open = Some(done.take_dirs_holding(&e.sandbox_path));
+            emit_part(done, millis, &mut summary, &mut manage, &b.spool_dir, &mut emit)?;
+        }
+        let p = match part {
+            Some(ref mut p) => p,
+            None => part.insert(Part::new(&b.spool_dir, open).map_err(tar_err)?),
         };
         if e.is_dir {
             p.writer.append_dir(e).map_err(tar_err)?;
@@ -149,10 +182,6 @@ pub fn run_incremental(job: &IncrementalJob, sink: &mut dyn FnMut(Output) -> Flo
             summary.bytes += e.size;
         }
         p.report.push(all.last().expect("pushed above").clone());
-        if p.content >= TAR_SLICE_BYTES || p.writer.entries() >= TAR_SLICE_FILES {
-            let done = part.take().expect("part exists");
-            emit_part(done, millis, &mut summary, &mut manage, &b.spool_dir, &mut emit)?;
-        }
     }
     if let Some(done) = part.take() {
         emit_part(done, millis, &mut summary, &mut manage, &b.spool_dir, &mut emit)?;

@@ -17,6 +17,16 @@ pub(crate) fn entry_after_contents(mode: u32) -> bool {
     mode & 0o300 != 0o300
 }
 
+/// Directory entries one part leaves to the next (`take_dirs_holding`): paths with a trailing
+/// '/', and their records.
+pub struct OpenDirs(Vec<(String, Vec<u8>)>);
+
+impl OpenDirs {
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(p, _)| p.as_str())
+    }
+}
+
 pub struct TarWriter<W: Write> {
     out: W,
     /// Bytes written so far (headers, content, padding).
@@ -134,6 +144,26 @@ impl<W: Write> TarWriter<W> {
 
     pub fn entries(&self) -> usize {
         self.entries
+    }
+
+    /// Takes out the directory entries not written yet whose directory holds `next`, an entry
+    /// of the next part: that part writes them (`adopt_dirs`) after the rest of their
+    /// contents, instead of this part before them (see `append_dir`).
+    pub fn take_dirs_holding(&mut self, next: &str) -> OpenDirs {
+        // Pending directories nest, outermost first: those holding `next` come first.
+        let n = self.pending_dirs.iter().take_while(|(dir, _)| next.len() > dir.len() && next.starts_with(dir.as_str())).count();
+        let dirs: Vec<(String, Vec<u8>)> = self.pending_dirs.drain(..n).collect();
+        self.pending_bytes -= dirs.iter().map(|(_, r)| r.len() as u64).sum::<u64>();
+        self.entries -= dirs.len();
+        OpenDirs(dirs)
+    }
+
+    /// Takes the directory entries another part left open, before anything is appended.
+    pub fn adopt_dirs(&mut self, dirs: OpenDirs) {
+        debug_assert!(self.pending_dirs.is_empty() && self.entries == 0, "adopted into a fresh part");
+        self.pending_bytes += dirs.0.iter().map(|(_, r)| r.len() as u64).sum::<u64>();
+        self.entries += dirs.0.len();
+        self.pending_dirs = dirs.0;
     }
 
     fn put(&mut self, bytes: &[u8]) -> io::Result<()> {

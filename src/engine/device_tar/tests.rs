@@ -607,3 +607,68 @@ fn a_read_only_directory_whose_files_span_two_parts_restores_whole_on_a_device_a
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
     fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn an_incremental_backup_moves_a_read_only_directory_on_with_its_contents_past_a_cut() {
+    use crate::engine::incremental::{run_incremental, IncrementalJob};
+    use crate::engine::TAR_SLICE_FILES;
+    use std::os::unix::fs::PermissionsExt;
+    let d = temp("ro-span-incremental");
+    let sb = d.join("app");
+    let files_rel = FILES.trim_start_matches('/');
+    let ro = sb.join(files_rel).join("ro");
+    fs::create_dir_all(ro.join("sub")).unwrap();
+    // files/, ro/, its files and ro/sub/ fill the first part exactly; ro/sub/x is the second's.
+    for i in 0..TAR_SLICE_FILES - 3 {
+        fs::write(ro.join(format!("a{i:05}")), b"x").unwrap();
+    }
+    fs::write(ro.join("sub/x"), b"in sub").unwrap();
+    fs::set_permissions(ro.join("sub"), fs::Permissions::from_mode(0o555)).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
+    let files_of = |sb: &Path| snapshot(sb).into_iter().filter(|(p, _)| p.starts_with(FILES)).collect::<BTreeMap<_, _>>();
+    let source = files_of(&sb);
+    let backup = BackupJob {
+        sandbox: sb.clone(),
+        includes: vec![format!("{files_rel}/")],
+        excludes: vec![],
+        spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
+        hash_cache: None,
+    };
+    let (mut sent, mut reports) = (BTreeMap::new(), BTreeMap::new());
+    run_incremental(&IncrementalJob { backup, last_incremental_time: 0, baseline: None }, &mut |o| {
+        let mut bytes = Vec::new();
+        let mut f = o.file;
+        f.read_to_end(&mut bytes).unwrap();
+        if let Some(mut r) = o.report {
+            let mut rp = Vec::new();
+            r.read_to_end(&mut rp).unwrap();
+            reports.insert(o.uri.clone(), rp);
+        }
+        sent.insert(o.uri, bytes);
+        Flow::Continue
+    })
+    .unwrap();
+    clear_work_area(&sb).unwrap();
+    let parts: Vec<&str> = sent.keys().filter(|u| u.ends_with(".tar")).map(String::as_str).collect();
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    let device = untar_parts(&parts.iter().map(|u| sent[*u].as_slice()).collect::<Vec<_>>());
+    assert_eq!(device.errors, Vec::<String>::new());
+    assert_eq!(device.files.len(), TAR_SLICE_FILES - 2);
+    assert_eq!(device.files[&format!("{files_rel}/ro/sub/x")].data, b"in sub");
+    // The directories' entries and report lines are in the second part.
+    for dir in ["ro/", "ro/sub/"] {
+        let dir_line = format!("{FILES}/{dir}");
+        let lines_with =
+            |uri: &str| String::from_utf8_lossy(&reports[uri]).lines().filter(|l| l.split(';').next() == Some(dir_line.as_str())).count();
+        assert_eq!((lines_with(parts[0]), lines_with(parts[1])), (0, 1), "{dir}");
+    }
+
+    fs::set_permissions(ro.join("sub"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::remove_dir_all(&ro).unwrap();
+    restore_folder(&sb, &sent, &reports).unwrap();
+    assert_tree(&files_of(&sb), &source, "restored");
+    fs::set_permissions(ro.join("sub"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::remove_dir_all(d).unwrap();
+}
