@@ -66,6 +66,38 @@ test('restore: a bundle receiving files; the service dies: its files are removed
   await next.session.release()
 })
 
+describe.each(['process', 'inprocess'])('over the %s transport', (transport) => {
+  const saved = process.env.BACKUP_SERVICE
+  beforeEach(() => {
+    process.env.BACKUP_SERVICE = transport
+  })
+  afterEach(() => {
+    if (saved === undefined) delete process.env.BACKUP_SERVICE
+    else process.env.BACKUP_SERVICE = saved
+  })
+
+  test('a session idle after onAllBundlesEnd and never released: the service dies, onBackupServiceDied within a second, last, then 13900020', async () => {
+    installApp(dev.root, 'com.example.plainapp', null)
+    const s = recordSession('backup')
+    await s.session.appendBundles(['com.example.plainapp'])
+    await s.allEnded
+    await sleep(100) // idle: nothing in flight, no work left
+    const killedAt = performance.now() - s.t0
+    expect(device.simulateServiceDeath()).toBe(true) // the session still holds the device
+    await until(() => s.count('died') === 1)
+    const died = s.events[s.events.length - 1]
+    expect(died.ev).toBe('died')
+    expect(died.t - killedAt).toBeLessThan(1000)
+    await sleep(200)
+    expect(s.events[s.events.length - 1]).toBe(died) // nothing after it
+    await expect(s.session.appendBundles(['com.example.plainapp'])).rejects.toMatchObject({ code: 13900020 })
+    await expect(s.session.release()).rejects.toMatchObject({ code: 13900020 })
+    // The device takes a new session.
+    const next = recordSession('backup')
+    await next.session.release()
+  })
+})
+
 test('a script whose service dies while it waits: onBackupServiceDied reaches it and the process exits by itself', async () => {
   installApp(dev.root, 'com.example.hangsapp', 'hangs-app')
   const script = `

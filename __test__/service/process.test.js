@@ -135,6 +135,26 @@ describe.each(['backup', 'restore', 'extension hook'])('kill -9 of the service d
   })
 })
 
+test('kill -9 of the service while a session idles after onAllBundlesEnd, unreleased: onBackupServiceDied within a second, last, then 13900020', async () => {
+  installApp(dev.root, PLAIN, null)
+  const s = recordSession('backup')
+  await s.session.appendBundles([PLAIN])
+  await s.allEnded
+  await sleep(100) // idle: nothing in flight, no work left
+  const [pid] = serviceProcesses(dev.root)
+  const killedAt = performance.now() - s.t0
+  process.kill(pid, 'SIGKILL')
+  await until(() => s.count('died') === 1)
+  const died = s.events[s.events.length - 1]
+  expect(died.ev).toBe('died')
+  expect(died.t - killedAt).toBeLessThan(1000)
+  await sleep(200)
+  expect(s.events[s.events.length - 1]).toBe(died) // nothing after it
+  expect(s.count('died')).toBe(1)
+  await expect(s.session.appendBundles([PLAIN])).rejects.toMatchObject({ code: 13900020 })
+  await expect(s.session.release()).rejects.toMatchObject({ code: 13900020 })
+})
+
 test('simulateServiceDeath() of backup/device kills the real service', async () => {
   const { s } = await startWork('extension hook')
   const [pid] = serviceProcesses(dev.root)

@@ -214,7 +214,7 @@ impl NativeSession {
         dispatch: &DispatchFn,
         send: impl FnOnce(&ClientSession) -> std::pin::Pin<Box<dyn Future<Output = BizResult<()>> + Send>>,
     ) -> Result<PromiseRaw<'e, ()>> {
-        self.hub.ensure(dispatch)?;
+        self.hub.ensure(env, dispatch)?;
         let hub = self.hub.clone();
         let reply = send(&self.client);
         env.spawn_future_with_callback(async move { Ok(reply.await) }, move |env, r| {
@@ -324,6 +324,14 @@ impl NativeSession {
         let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM, "bundleName must be a string"))?;
         // No live session: the reference's client reports "not started".
         guarded(env, || Ok(self.client.cancel(bundle).unwrap_or(E_CANCEL_UNSTARTED)))
+    }
+}
+
+impl Drop for NativeSession {
+    /// The session object was collected (its finalizer runs on the JS thread): its event
+    /// queue ends with it.
+    fn drop(&mut self) {
+        self.hub.dropped();
     }
 }
 
