@@ -66,6 +66,8 @@ test('restore: a bundle receiving files; the service dies: its files are removed
   await next.session.release()
 })
 
+// Over the process transport simulateServiceDeath is a kill -9 of the service process; over the
+// in-process one the service drops its sessions as if it had died.
 describe.each(['process', 'inprocess'])('over the %s transport', (transport) => {
   const saved = process.env.BACKUP_SERVICE
   beforeEach(() => {

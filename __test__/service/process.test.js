@@ -8,11 +8,11 @@ const { execFileSync } = require('child_process')
 const backup = require('backup')
 const { installApp, extRecord, recordSession, backupApps, startRestore } = require('../extensions/support.js')
 const { sleep, alive, until, serviceProcesses, workAreaLeft, startClient, useProcessDevice } = require('./support.js')
+const { addSparseBigFiles } = require('../support/devices.js')
 
 jest.setTimeout(60000)
 
 const dev = useProcessDevice()
-const FILES = 'data/storage/el2/base/files'
 const SLOW = 'com.example.slowsender'
 const HANGS = 'com.example.hangsapp'
 const PLAIN = 'com.example.plainapp'
@@ -20,13 +20,7 @@ const PLAIN = 'com.example.plainapp'
 /** A bundle that takes a while to send: 90 big sparse files at the default 60 files per second. */
 function installSlow(root) {
   installApp(root, SLOW, null)
-  const dir = path.join(require('backup/device').sandboxOf(root, SLOW), FILES)
-  fs.mkdirSync(dir, { recursive: true })
-  for (let i = 0; i < 90; i++) {
-    const fd = fs.openSync(path.join(dir, `s${i}.bin`), 'w')
-    fs.ftruncateSync(fd, (2 << 20) + 1)
-    fs.closeSync(fd)
-  }
+  addSparseBigFiles(root, SLOW, 90)
 }
 
 const residue = (root, name) => fs.existsSync(path.join(root, 'service', 'residue', name))
@@ -135,26 +129,6 @@ describe.each(['backup', 'restore', 'extension hook'])('kill -9 of the service d
   })
 })
 
-test('kill -9 of the service while a session idles after onAllBundlesEnd, unreleased: onBackupServiceDied within a second, last, then 13900020', async () => {
-  installApp(dev.root, PLAIN, null)
-  const s = recordSession('backup')
-  await s.session.appendBundles([PLAIN])
-  await s.allEnded
-  await sleep(100) // idle: nothing in flight, no work left
-  const [pid] = serviceProcesses(dev.root)
-  const killedAt = performance.now() - s.t0
-  process.kill(pid, 'SIGKILL')
-  await until(() => s.count('died') === 1)
-  const died = s.events[s.events.length - 1]
-  expect(died.ev).toBe('died')
-  expect(died.t - killedAt).toBeLessThan(1000)
-  await sleep(200)
-  expect(s.events[s.events.length - 1]).toBe(died) // nothing after it
-  expect(s.count('died')).toBe(1)
-  await expect(s.session.appendBundles([PLAIN])).rejects.toMatchObject({ code: 13900020 })
-  await expect(s.session.release()).rejects.toMatchObject({ code: 13900020 })
-})
-
 test('simulateServiceDeath() of backup/device kills the real service', async () => {
   const { s } = await startWork('extension hook')
   const [pid] = serviceProcesses(dev.root)
@@ -213,14 +187,7 @@ describe.each(['process', 'inprocess'])('over the %s transport', (transport) => 
     // a, b and c have more big files than one second's send rate lets go: they are still
     // running when the cancel is served, whatever the machine's speed.
     for (const n of names) installApp(dev.root, n, null)
-    for (const n of names.slice(0, 3)) {
-      const dir = path.join(require('backup/device').sandboxOf(dev.root, n), FILES)
-      for (let i = 0; i < 65; i++) {
-        const fd = fs.openSync(path.join(dir, `f${i}.bin`), 'w')
-        fs.ftruncateSync(fd, (2 << 20) + i)
-        fs.closeSync(fd)
-      }
-    }
+    for (const n of names.slice(0, 3)) addSparseBigFiles(dev.root, n, 65, { grow: 1, prefix: 'f' })
     const answers = []
     for (let i = 0; i < 50; i++) {
       const s = recordSession('backup', { read: false })
