@@ -6,6 +6,7 @@
 // with 13900020, no extension is left, no temp data once the next session has started, and
 // the device takes a new session.
 const { spawn } = require('child_process')
+const { performance } = require('perf_hooks')
 const device = require('backup/device')
 const { installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, useFreshDevice, until, workAreaLeft } = require('./extensions/support.js')
 
