@@ -36,11 +36,11 @@ function device() {
 }
 
 /** Runs a fixture; resolves { code, signal, events, stderr, timedOut }. */
-function run(script, bundles, { nodeArgs = [] } = {}) {
+function run(script, bundles, { nodeArgs = [], env = {} } = {}) {
   const root = device()
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...nodeArgs, path.join(FIXTURES, script)], {
-      env: { ...process.env, BACKUP_DEVICE_ROOT: root, FIXTURE_BUNDLES: bundles.join(',') },
+      env: { ...process.env, BACKUP_DEVICE_ROOT: root, FIXTURE_BUNDLES: bundles.join(','), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -90,8 +90,10 @@ function expectAllSlowFiles(events) {
 const count = (events, ...prefix) => events.filter((e) => prefix.every((p, i) => e[i] === p)).length
 
 describe('a script that never calls release()', () => {
-  test('a backup: the process exits 0 by itself after onAllBundlesEnd', async () => {
-    const r = await run('backup-no-release.js', [A, B])
+  // The idle session keeps its event queue (a death of the service would still reach it),
+  // unref'd: over either transport it does not hold the process.
+  test.each(['process', 'inprocess'])('a backup (%s transport): the process exits 0 by itself after onAllBundlesEnd', async (transport) => {
+    const r = await run('backup-no-release.js', [A, B], { env: { BACKUP_SERVICE: transport } })
     expectCleanExit(r)
     expect(count(r.events, 'end', A)).toBe(1)
     expect(count(r.events, 'end', B)).toBe(1)

@@ -101,6 +101,39 @@ describe.each(['process', 'inprocess'])('over the %s transport', (transport) => 
   })
 })
 
+/** Runs `script` in a node process of its own on this device: { code, signal, text } (stdout). */
+function runScript(script) {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['-e', script], { env: { ...process.env, BACKUP_DEVICE_ROOT: dev.root }, stdio: ['ignore', 'pipe', 'inherit'] })
+    let text = ''
+    p.stdout.on('data', (d) => (text += d))
+    const timer = setTimeout(() => p.kill('SIGKILL'), 10000)
+    p.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, text })
+    })
+  })
+}
+
+test('a script whose idle, unreleased session sees its service die: onBackupServiceDied reaches it and the process exits by itself', async () => {
+  installApp(dev.root, 'com.example.plainapp', null)
+  const out = await runScript(`
+    const backup = require(${JSON.stringify(require.resolve('backup'))})
+    const device = require(${JSON.stringify(require.resolve('backup/device'))})
+    const s = new backup.SessionBackup({
+      onFileReady(err, f) { require('fs').closeSync(f.fd) }, onBundleBegin() {}, onBundleEnd() {},
+      onAllBundlesEnd() {
+        console.log('all')
+        // Idle now; the timers are what keeps this script alive until the death arrives.
+        setTimeout(() => device.simulateServiceDeath(), 200)
+        setTimeout(() => {}, 1500)
+      },
+      onBackupServiceDied(...args) { console.log('died ' + JSON.stringify(args)) },
+    })
+    s.appendBundles(['com.example.plainapp'])`)
+  expect(out).toEqual({ code: 0, signal: null, text: 'all\ndied [null,null]\n' })
+})
+
 test('a script whose service dies while it waits: onBackupServiceDied reaches it and the process exits by itself', async () => {
   installApp(dev.root, 'com.example.hangsapp', 'hangs-app')
   const script = `
@@ -112,15 +145,6 @@ test('a script whose service dies while it waits: onBackupServiceDied reaches it
       onBackupServiceDied(...args) { console.log('died ' + JSON.stringify(args)) },
     })
     s.appendBundles(['com.example.hangsapp'])`
-  const out = await new Promise((resolve) => {
-    const p = spawn(process.execPath, ['-e', script], { env: { ...process.env, BACKUP_DEVICE_ROOT: dev.root }, stdio: ['ignore', 'pipe', 'inherit'] })
-    let text = ''
-    p.stdout.on('data', (d) => (text += d))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 10000)
-    p.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, text })
-    })
-  })
+  const out = await runScript(script)
   expect(out).toEqual({ code: 0, signal: null, text: 'died [null,null]\n' })
 })
