@@ -105,7 +105,9 @@ pub fn get_local_capabilities<'e>(env: &'e Env, args: Vec<Unknown<'e>>) -> Resul
         Some(a) if is_array(a) => Some(bundle_times(env, a, E_PARAM, "dataList")?),
         Some(_) => return Err(throw(env, E_INVAL, "getLocalCapabilities takes a callback or an array of IncrementalBackupTime")),
     };
-    promise(env, blocking(move || client::local_capabilities(incremental)), file_data)
+    // The device and transport are the caller's at the call; a failure to name them rejects.
+    let target = client::Target::now();
+    promise(env, blocking(move || client::local_capabilities(&target?, incremental)), file_data)
 }
 
 /// index.js hands over the caller's `BACKUP_*` / `XDG_DATA_HOME` variables before each call
