@@ -9,6 +9,8 @@ const fs = require('fs')
 const os = require('os')
 const path = require('path')
 const backup = require('backup')
+const { thrownBy } = require('./support/throws.js')
+const { sleep } = require('./support/wait.js')
 
 // ---- what the spec tables say ----------------------------------------------------------
 
@@ -59,19 +61,6 @@ const CALLBACKS = {
   onBundleEnd: noop,
   onAllBundlesEnd: noop,
   onBackupServiceDied: noop,
-}
-
-/** Calls `fn` and returns what it threw synchronously; fails if it returned instead. */
-function thrownBy(fn) {
-  let ret
-  try {
-    ret = fn()
-  } catch (e) {
-    return e
-  }
-  // A rejected promise is not a synchronous throw; keep it from surfacing as unhandled.
-  if (ret && typeof ret.then === 'function') ret.then(noop, noop)
-  throw new Error(`expected a synchronous throw, got ${ret && typeof ret.then === 'function' ? 'a promise' : String(ret)}`)
 }
 
 /** The call throws a BusinessError with the code the method's table lists. */
@@ -129,7 +118,7 @@ describe('getLocalCapabilities', () => {
   test('a callback that is not called when the call throws', async () => {
     const cb = jest.fn()
     expectArgError('getLocalCapabilities()', () => backup.getLocalCapabilities(cb, 'extra'))
-    await new Promise((r) => setTimeout(r, 50))
+    await sleep(50)
     expect(cb).not.toHaveBeenCalled()
   })
 
@@ -274,7 +263,7 @@ describe('SessionBackup methods', () => {
   test('the callback of a refused appendBundles is never called', async () => {
     const cb = jest.fn()
     expectArgError(M, () => ctx.session.appendBundles(['com.example.a', 2], cb))
-    await new Promise((r) => setTimeout(r, 50))
+    await sleep(50)
     expect(cb).not.toHaveBeenCalled()
   })
 
@@ -367,7 +356,7 @@ describe('SessionRestore methods', () => {
     const cb = jest.fn()
     expectArgError('getFileHandle', () => ctx.session.getFileHandle({ bundleName: 'com.example.a', uri: 'a/b' }, cb))
     expectArgError('publishFile', () => ctx.session.publishFile({ bundleName: 'com.example.a', uri: 'a/b' }, cb))
-    await new Promise((r) => setTimeout(r, 50))
+    await sleep(50)
     expect(cb).not.toHaveBeenCalled()
   })
 

@@ -10,15 +10,7 @@ const device = require('../lib/device')
 const { fileIo } = require('../lib/kit')
 const { BusinessError } = require('../lib/basic-services')
 
-const roots = []
-const fresh = (...a) => {
-  const r = device.createDevice(...a)
-  roots.push(r)
-  return r
-}
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true })
-})
+const fresh = require('./support/devices.js').tempDevices()
 
 const FILES = 'data/storage/el2/base/files'
 
@@ -205,10 +197,10 @@ describe('kit fileIo', () => {
   beforeAll(() => {
     saved = process.env.BACKUP_CLIENT_SANDBOX
     sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-client-'))
-    roots.push(sandbox)
     process.env.BACKUP_CLIENT_SANDBOX = sandbox
   })
   afterAll(() => {
+    fs.rmSync(sandbox, { recursive: true, force: true })
     if (saved === undefined) delete process.env.BACKUP_CLIENT_SANDBOX
     else process.env.BACKUP_CLIENT_SANDBOX = saved
   })

@@ -7,20 +7,19 @@
 const fs = require('fs')
 const path = require('path')
 const backup = require('backup')
-const { createDevice, installBundle, sandboxOf } = require('backup/device')
+const { installBundle, sandboxOf } = require('backup/device')
+const { tempDevices, addSparseBigFiles } = require('./support/devices.js')
+const { readFd, writeFd } = require('./support/fds.js')
+const { sleep } = require('./support/wait.js')
 
 jest.setTimeout(60000)
 
 const FILES = 'data/storage/el2/base/files'
-const roots = []
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true })
-})
+const newDevice = tempDevices()
 
 /** A fresh device in use (BACKUP_DEVICE_ROOT) with `bundles` installed: name -> opts. */
 function device(bundles = {}) {
-  const root = createDevice()
-  roots.push(root)
+  const root = newDevice()
   for (const [name, opts] of Object.entries(bundles)) installBundle(root, name, opts)
   process.env.BACKUP_DEVICE_ROOT = root
   return root
@@ -38,29 +37,8 @@ function someFiles(tag) {
 /** A bundle that cannot finish in under 2 s at the default send rate (60 files/s): 125
  * sparse big files, each delivered as its own file. */
 function installSlow(root, name) {
-  const sandbox = installBundle(root, name, { files: { [`${FILES}/`]: {} } })
-  const dir = path.join(sandbox, FILES)
-  for (let i = 0; i < 125; i++) {
-    const fd = fs.openSync(path.join(dir, `s${i}.bin`), 'w')
-    fs.ftruncateSync(fd, (2 << 20) + 1)
-    fs.closeSync(fd)
-  }
-}
-
-/** Everything in `fd`, read with pread from offset 0. */
-function readAllFd(fd) {
-  const chunks = []
-  const buf = Buffer.allocUnsafe(1 << 20)
-  for (let pos = 0; ; ) {
-    const n = fs.readSync(fd, buf, 0, buf.length, pos)
-    if (n === 0) return Buffer.concat(chunks)
-    chunks.push(Buffer.from(buf.subarray(0, n)))
-    pos += n
-  }
-}
-
-function writeAllFd(fd, data) {
-  for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off)
+  installBundle(root, name, { files: { [`${FILES}/`]: {} } })
+  addSparseBigFiles(root, name, 125)
 }
 
 const brief = (err) =>
@@ -415,7 +393,7 @@ describe('SessionRestore events', () => {
     const saved = new Map()
     const brec = recorder({
       onFile: (file) => {
-        saved.set(file.uri, readAllFd(file.fd))
+        saved.set(file.uri, readFd(file.fd))
         fs.closeSync(file.fd)
       },
     })
@@ -438,7 +416,7 @@ describe('SessionRestore events', () => {
       },
       onFile: (file) => {
         handed.push(file.uri)
-        writeAllFd(file.fd, saved.get(file.uri))
+        writeFd(file.fd, saved.get(file.uri))
         rec.closeFile(file)
       },
     })
@@ -574,7 +552,7 @@ describe('one active session per device', () => {
     // The service ends a dead client's session as soon as it sees the connection close.
     let after = tryOpen()
     for (let i = 0; after && after.code === 13500013 && i < 500; i++) {
-      await new Promise((r) => setTimeout(r, 10))
+      await sleep(10)
       after = tryOpen()
     }
     expect(after).toBeNull()

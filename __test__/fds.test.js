@@ -8,7 +8,10 @@ const fs = require('fs')
 const path = require('path')
 const crypto = require('crypto')
 const backup = require('backup')
-const { createDevice, installBundle, sandboxOf, snapshotTree, diffSnapshots } = require('backup/device')
+const { installBundle, sandboxOf, snapshotTree, diffSnapshots } = require('backup/device')
+const { tempDevices } = require('./support/devices.js')
+const { readFd, writeFd } = require('./support/fds.js')
+const { sleep } = require('./support/wait.js')
 
 jest.setTimeout(60000)
 
@@ -16,14 +19,10 @@ const FILES = 'data/storage/el2/base/files'
 const A = 'com.example.alpha'
 const B = 'com.example.bravo'
 
-const roots = []
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true })
-})
+const newDevice = tempDevices()
 
 function device() {
-  const root = createDevice()
-  roots.push(root)
+  const root = newDevice()
   for (const name of [A, B]) {
     installBundle(root, name, {
       files: {
@@ -60,7 +59,7 @@ async function extraFdsAfter(baseline, deadlineMs = 10000) {
   for (;;) {
     const extra = [...openFds()].filter(([fd, target]) => baseline.get(fd) !== target)
     if (extra.length === 0 || Date.now() > end) return extra.map(([fd, target]) => `${fd} -> ${target}`)
-    await new Promise((r) => setTimeout(r, 50))
+    await sleep(50)
   }
 }
 
@@ -68,21 +67,6 @@ function readAt(fd, position, length) {
   const buf = Buffer.alloc(length)
   const n = fs.readSync(fd, buf, 0, length, position)
   return buf.subarray(0, n)
-}
-
-/** Reads `fd` from its current offset to EOF. */
-function readToEof(fd) {
-  const chunks = []
-  const buf = Buffer.allocUnsafe(1 << 20)
-  for (;;) {
-    const n = fs.readSync(fd, buf, 0, buf.length, null)
-    if (n === 0) return Buffer.concat(chunks)
-    chunks.push(Buffer.from(buf.subarray(0, n)))
-  }
-}
-
-function writeAll(fd, data) {
-  for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off)
 }
 
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex')
@@ -112,7 +96,7 @@ async function cycle(bundles, { takeFiles = true } = {}) {
 
   // Backup.
   const b = open('SessionBackup', (file) => {
-    saved.get(file.bundleName).set(file.uri, readToEof(file.fd))
+    saved.get(file.bundleName).set(file.uri, readFd(file.fd, null))
     fs.closeSync(file.fd)
   })
   await b.session.appendBundles(bundles)
@@ -126,7 +110,7 @@ async function cycle(bundles, { takeFiles = true } = {}) {
   }
   const written = new Set()
   const r = open('SessionRestore', (file) => {
-    writeAll(file.fd, saved.get(file.bundleName).get(file.uri))
+    writeFd(file.fd, saved.get(file.bundleName).get(file.uri))
     fs.closeSync(file.fd)
     if (typeof file.manifestFd === 'number' && file.manifestFd >= 0) fs.closeSync(file.manifestFd)
     written.add(`${file.bundleName}/${file.uri}`)
@@ -242,7 +226,7 @@ describe('a delivered fd', () => {
           try {
             const st = fs.fstatSync(file.fd)
             const head = readAt(file.fd, 0, 512)
-            const all = readToEof(file.fd) // from the fd's own offset
+            const all = readFd(file.fd, null) // from the fd's own offset
             let writable = true
             try {
               fs.writeSync(file.fd, 'x', 0)
@@ -286,7 +270,7 @@ describe('an fd passed in stays the caller’s', () => {
     const st = fs.fstatSync(fd) // throws EBADF if the addon closed it
     expect({ dev: st.dev, ino: st.ino }).toEqual({ dev: before.stat.dev, ino: before.stat.ino })
     // Its offset was not moved: reading from the current offset gives everything.
-    expect(readToEof(fd).equals(before.content)).toBe(true)
+    expect(readFd(fd, null).equals(before.content)).toBe(true)
   }
 
   async function capabilityFile() {
@@ -327,8 +311,8 @@ describe('an fd passed in stays the caller’s', () => {
   })
 
   test('remoteCapabilitiesFd stays open when the capability file is refused', async () => {
-    device()
-    const file = path.join(roots[roots.length - 1], 'not-capabilities.json')
+    const root = device()
+    const file = path.join(root, 'not-capabilities.json')
     fs.writeFileSync(file, 'this is not JSON')
     const fd = fs.openSync(file, 'r')
     const before = { stat: fs.fstatSync(fd), content: fs.readFileSync(file) }
@@ -343,8 +327,8 @@ describe('an fd passed in stays the caller’s', () => {
   })
 
   test('manifestFd of IncrementalBackupData is open and unmoved after appendBundles resolves', async () => {
-    device()
-    const file = path.join(roots[roots.length - 1], 'baseline.rp')
+    const root = device()
+    const file = path.join(root, 'baseline.rp')
     fs.writeFileSync(file, '')
     const fd = fs.openSync(file, 'r')
     const before = { stat: fs.fstatSync(fd), content: Buffer.alloc(0) }

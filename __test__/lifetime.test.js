@@ -4,10 +4,10 @@
 // the event loop open, even when the script never calls release(). Each case runs a small
 // script from fixtures/lifetime/ in its own node process; it logs one JSON line per event.
 
-const fs = require('fs')
 const path = require('path')
 const { spawn } = require('child_process')
-const { createDevice, installBundle } = require('backup/device')
+const { installBundle } = require('backup/device')
+const { tempDevices, addSparseBigFiles } = require('./support/devices.js')
 
 // Generous: a hang is what these tests look for, not speed.
 const EXIT_DEADLINE_MS = 45000
@@ -19,36 +19,28 @@ const A = 'com.example.alpha'
 const B = 'com.example.bravo'
 const SLOW = 'com.example.slow'
 
-const roots = []
-afterAll(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true })
-})
+const newDevice = tempDevices()
 
 /** A device with two ordinary bundles and one that needs over a second to send its files
  * (90 big sparse files at the default 60 files per second). */
 function device() {
-  const root = createDevice()
-  roots.push(root)
+  const root = newDevice()
   for (const name of [A, B]) {
     installBundle(root, name, {
       files: { [`${FILES}/a.txt`]: `data of ${name}`, [`${FILES}/big.bin`]: { size: (2 << 20) + 10 } },
     })
   }
-  const sandbox = installBundle(root, SLOW, { files: { [`${FILES}/`]: {} } })
-  for (let i = 0; i < 90; i++) {
-    const fd = fs.openSync(path.join(sandbox, FILES, `s${i}.bin`), 'w')
-    fs.ftruncateSync(fd, (2 << 20) + 1)
-    fs.closeSync(fd)
-  }
+  installBundle(root, SLOW, { files: { [`${FILES}/`]: {} } })
+  addSparseBigFiles(root, SLOW, 90)
   return root
 }
 
 /** Runs a fixture; resolves { code, signal, events, stderr, timedOut }. */
-function run(script, bundles, { nodeArgs = [] } = {}) {
+function run(script, bundles, { nodeArgs = [], env = {} } = {}) {
   const root = device()
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...nodeArgs, path.join(FIXTURES, script)], {
-      env: { ...process.env, BACKUP_DEVICE_ROOT: root, FIXTURE_BUNDLES: bundles.join(',') },
+      env: { ...process.env, BACKUP_DEVICE_ROOT: root, FIXTURE_BUNDLES: bundles.join(','), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -98,8 +90,10 @@ function expectAllSlowFiles(events) {
 const count = (events, ...prefix) => events.filter((e) => prefix.every((p, i) => e[i] === p)).length
 
 describe('a script that never calls release()', () => {
-  test('a backup: the process exits 0 by itself after onAllBundlesEnd', async () => {
-    const r = await run('backup-no-release.js', [A, B])
+  // The idle session keeps its event queue (a death of the service would still reach it),
+  // unref'd: over either transport it does not hold the process.
+  test.each(['process', 'inprocess'])('a backup (%s transport): the process exits 0 by itself after onAllBundlesEnd', async (transport) => {
+    const r = await run('backup-no-release.js', [A, B], { env: { BACKUP_SERVICE: transport } })
     expectCleanExit(r)
     expect(count(r.events, 'end', A)).toBe(1)
     expect(count(r.events, 'end', B)).toBe(1)

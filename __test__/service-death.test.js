@@ -6,6 +6,7 @@
 // with 13900020, no extension is left, no temp data once the next session has started, and
 // the device takes a new session.
 const { spawn } = require('child_process')
+const { performance } = require('perf_hooks')
 const device = require('backup/device')
 const { installApp, extRecord, leftoverChildren, alive, sleep, recordSession, backupApps, startRestore, useFreshDevice, until, workAreaLeft } = require('./extensions/support.js')
 
@@ -66,6 +67,73 @@ test('restore: a bundle receiving files; the service dies: its files are removed
   await next.session.release()
 })
 
+// Over the process transport simulateServiceDeath is a kill -9 of the service process; over the
+// in-process one the service drops its sessions as if it had died.
+describe.each(['process', 'inprocess'])('over the %s transport', (transport) => {
+  const saved = process.env.BACKUP_SERVICE
+  beforeEach(() => {
+    process.env.BACKUP_SERVICE = transport
+  })
+  afterEach(() => {
+    if (saved === undefined) delete process.env.BACKUP_SERVICE
+    else process.env.BACKUP_SERVICE = saved
+  })
+
+  test('a session idle after onAllBundlesEnd and never released: the service dies, onBackupServiceDied within a second, last, then 13900020', async () => {
+    installApp(dev.root, 'com.example.plainapp', null)
+    const s = recordSession('backup')
+    await s.session.appendBundles(['com.example.plainapp'])
+    await s.allEnded
+    await sleep(100) // idle: nothing in flight, no work left
+    const killedAt = performance.now() - s.t0
+    expect(device.simulateServiceDeath()).toBe(true) // the session still holds the device
+    await until(() => s.count('died') === 1)
+    const died = s.events[s.events.length - 1]
+    expect(died.ev).toBe('died')
+    expect(died.t - killedAt).toBeLessThan(1000)
+    await sleep(200)
+    expect(s.events[s.events.length - 1]).toBe(died) // nothing after it
+    await expect(s.session.appendBundles(['com.example.plainapp'])).rejects.toMatchObject({ code: 13900020 })
+    await expect(s.session.release()).rejects.toMatchObject({ code: 13900020 })
+    // The device takes a new session.
+    const next = recordSession('backup')
+    await next.session.release()
+  })
+})
+
+/** Runs `script` in a node process of its own on this device: { code, signal, text } (stdout). */
+function runScript(script) {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['-e', script], { env: { ...process.env, BACKUP_DEVICE_ROOT: dev.root }, stdio: ['ignore', 'pipe', 'inherit'] })
+    let text = ''
+    p.stdout.on('data', (d) => (text += d))
+    const timer = setTimeout(() => p.kill('SIGKILL'), 10000)
+    p.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, text })
+    })
+  })
+}
+
+test('a script whose idle, unreleased session sees its service die: onBackupServiceDied reaches it and the process exits by itself', async () => {
+  installApp(dev.root, 'com.example.plainapp', null)
+  const out = await runScript(`
+    const backup = require(${JSON.stringify(require.resolve('backup'))})
+    const device = require(${JSON.stringify(require.resolve('backup/device'))})
+    const s = new backup.SessionBackup({
+      onFileReady(err, f) { require('fs').closeSync(f.fd) }, onBundleBegin() {}, onBundleEnd() {},
+      onAllBundlesEnd() {
+        console.log('all')
+        // Idle now; the timers are what keeps this script alive until the death arrives.
+        setTimeout(() => device.simulateServiceDeath(), 200)
+        setTimeout(() => {}, 1500)
+      },
+      onBackupServiceDied(...args) { console.log('died ' + JSON.stringify(args)) },
+    })
+    s.appendBundles(['com.example.plainapp'])`)
+  expect(out).toEqual({ code: 0, signal: null, text: 'all\ndied [null,null]\n' })
+})
+
 test('a script whose service dies while it waits: onBackupServiceDied reaches it and the process exits by itself', async () => {
   installApp(dev.root, 'com.example.hangsapp', 'hangs-app')
   const script = `
@@ -77,15 +145,6 @@ test('a script whose service dies while it waits: onBackupServiceDied reaches it
       onBackupServiceDied(...args) { console.log('died ' + JSON.stringify(args)) },
     })
     s.appendBundles(['com.example.hangsapp'])`
-  const out = await new Promise((resolve) => {
-    const p = spawn(process.execPath, ['-e', script], { env: { ...process.env, BACKUP_DEVICE_ROOT: dev.root }, stdio: ['ignore', 'pipe', 'inherit'] })
-    let text = ''
-    p.stdout.on('data', (d) => (text += d))
-    const timer = setTimeout(() => p.kill('SIGKILL'), 10000)
-    p.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, text })
-    })
-  })
+  const out = await runScript(script)
   expect(out).toEqual({ code: 0, signal: null, text: 'died [null,null]\n' })
 })

@@ -10,6 +10,7 @@ const backup = require('backup')
 const { sandboxOf } = require('backup/device')
 const { backupToDir, restoreFromDir } = require('backup/client')
 const { FILES, installApp, leftoverChildren, useFreshDevice } = require('./support.js')
+const { sleep } = require('../support/wait.js')
 
 jest.setTimeout(60000)
 
@@ -61,7 +62,7 @@ describe('restore with an extension', () => {
     } finally {
       fs.closeSync(cap.fd)
     }
-    await new Promise((r) => setTimeout(r, 300))
+    await sleep(300)
     expect(events).toEqual([])
     await expect(session.getFileHandle({ bundleName: A, uri: 'manage.json' })).rejects.toMatchObject({ code: 13900020 })
     await session.release()

@@ -8,8 +8,7 @@ const backup = require('backup')
 const device = require('backup/device')
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'extensions')
-const FILES = 'data/storage/el2/base/files'
-const WORK_AREA = 'data/storage/el2/base/.backup'
+const { FILES, WORK_AREA, useFreshDevice, workAreaLeft } = require('../support/devices.js')
 
 /** Installs `name` on `root`; `fixture` names a file of fixtures/extensions (null: no extension module). */
 function installApp(root, name, fixture, { files = { [`${FILES}/note.txt`]: `notes of ${name}\n` }, config, options, versionCode, versionName } = {}) {
@@ -62,8 +61,10 @@ function leftoverChildren() {
   return out
 }
 
-const alive = (pid) => fs.existsSync(`/proc/${pid}`)
 const { sleep, until } = require('../support/wait.js')
+const processes = require('../support/processes.js')
+// An extension host also has to have been reaped by its parent: a zombie still counts.
+const alive = (pid) => processes.alive(pid, { orZombie: true })
 
 const SESSIONS = { backup: 'SessionBackup', incremental: 'IncrementalBackupSession', restore: 'SessionRestore' }
 
@@ -112,9 +113,7 @@ function recordSession(kind, opts = {}) {
   s.kinds = (bundle) => s.of(bundle).map((e) => e.ev)
   s.count = (ev) => s.events.filter((e) => e.ev === ev).length
   /** Waits until `pred()` holds (the test's own timeout bounds the wait). */
-  s.until = async (pred) => {
-    while (!pred()) await sleep(10)
-  }
+  s.until = until
   return s
 }
 
@@ -168,27 +167,6 @@ async function startRestore(store, names, { infos, capFd, onEvent, publish = tru
     }
   }
   return s
-}
-
-/**
- * Gives each test of the calling file a fresh device (BACKUP_DEVICE_ROOT, extension logs off),
- * removed after it. Read the current one as `dev.root`.
- */
-function useFreshDevice() {
-  const dev = { root: null }
-  beforeEach(() => {
-    dev.root = device.createDevice()
-    process.env.BACKUP_DEVICE_ROOT = dev.root
-    process.env.BACKUP_EXTENSION_LOG = 'off'
-  })
-  afterEach(() => fs.rmSync(dev.root, { recursive: true, force: true }))
-  return dev
-}
-
-/** What is left in a bundle's work area (its backup/ and restore/ folders). */
-function workAreaLeft(root, name) {
-  const dir = path.join(device.sandboxOf(root, name), WORK_AREA)
-  return ['backup', 'restore'].flatMap((d) => (fs.existsSync(path.join(dir, d)) ? fs.readdirSync(path.join(dir, d)) : []))
 }
 
 module.exports = {

@@ -9,6 +9,7 @@ const path = require('path')
 const backup = require('../../index.js')
 const { createDevice, installBundle } = require('../../lib/device.js')
 const { incrementalBackupToDir } = require('../../lib/incremental-client.js')
+const { thrownBy } = require('../support/throws.js')
 
 jest.setTimeout(30000)
 
@@ -53,16 +54,6 @@ function recordingSession() {
     onBackupServiceDied: () => events.push(['onBackupServiceDied']),
   })
   return { session, events, done }
-}
-
-function thrownBy(fn) {
-  try {
-    const r = fn()
-    if (r && typeof r.catch === 'function') r.catch(() => {})
-  } catch (e) {
-    return e
-  }
-  return undefined
 }
 
 const good = { bundleName: APP, lastIncrementalTime: 0, manifestFd: -1 }

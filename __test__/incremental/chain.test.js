@@ -10,6 +10,7 @@ const path = require('path')
 const { createDevice, installBundle, writeFiles, sandboxOf, wipeApp, snapshotTree, diffSnapshots } = require('../../lib/device.js')
 const { incrementalBackupToDir } = require('../../lib/incremental-client.js')
 const { restoreFromDir } = require('../../lib/client.js')
+const { sleep } = require('../support/wait.js')
 
 jest.setTimeout(90000)
 
@@ -51,7 +52,7 @@ beforeAll(async () => {
     chain.snapshots[name] = snapshotTree(sandbox)
     chain[name] = r
     // The next changes get a later mtime than this run's start, as in real life.
-    await new Promise((r) => setTimeout(r, 1100))
+    await sleep(1100)
     return r
   }
 

@@ -17,6 +17,7 @@ const { spawn, execFileSync } = require('child_process')
 const { createHarness } = require('../support/doc-harness')
 const device = require('../../lib/device.js')
 const { incrementalBackupToDir } = require('../../lib/incremental-client.js')
+const { sleep } = require('../support/wait.js')
 
 jest.setTimeout(60000)
 
@@ -219,7 +220,7 @@ const MAP = { '@kit.CoreFileKit': 'lib/kit.js', '@kit.BasicServicesKit': 'lib/ba
 const resolve = Module._resolveFilename
 Module._resolveFilename = function (req, ...rest) { return resolve.call(this, MAP[req] ? path.join(ROOT, MAP[req]) : req, ...rest) }
 const backup = require(path.join(ROOT, 'index.js'))
-const readAll = (fd) => { const out = []; const b = Buffer.alloc(1 << 20); for (let p = 0; ; ) { const n = fs.readSync(fd, b, 0, b.length, p); if (!n) return Buffer.concat(out); out.push(Buffer.from(b.subarray(0, n))); p += n } }
+const { readFd } = require(path.join(ROOT, '__test__', 'support', 'fds.js'))
 const errOf = (e) => e && { code: e.code, data: e.data, message: e.message }
 const Real = backup.IncrementalBackupSession
 class IncrementalBackupSession extends Real {
@@ -230,11 +231,11 @@ class IncrementalBackupSession extends Real {
         const ev = { t: 'event', name: k, err: errOf(err) }
         if (file) {
           ev.file = { bundleName: file.bundleName, uri: file.uri, manifestFd: file.manifestFd }
-          const data = readAll(file.fd)
+          const data = readFd(file.fd)
           fs.mkdirSync(outDir, { recursive: true })
           fs.writeFileSync(path.join(outDir, file.uri), data)
           ev.sha256 = crypto.createHash('sha256').update(data).digest('hex')
-          try { ev.report = readAll(file.manifestFd).toString('utf8') } catch (e) { ev.reportError = e.code }
+          try { ev.report = readFd(file.manifestFd).toString('utf8') } catch (e) { ev.reportError = e.code }
         }
         report(ev)
         return f(err, file)
@@ -478,7 +479,7 @@ test('cancel returns the documented codes for a running, a waiting and an unknow
     // At most three bundles run at once: the fourth waits.
     await s.appendBundles(names.map((bundleName) => ({ bundleName, lastIncrementalTime: 0 })))
     const deadline = Date.now() + 20000
-    while (events.filter((e) => e[0] === 'begin').length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    while (events.filter((e) => e[0] === 'begin').length < 3 && Date.now() < deadline) await sleep(20)
     const running = events.find((e) => e[0] === 'begin')[1]
     const waiting = names.find((n) => !events.some((e) => e[1] === n))
     expect(s.cancel('com.example.notinsession')).toBe(13500012)

@@ -10,6 +10,7 @@ const { execFileSync } = require('child_process')
 const backup = require('../../index.js')
 const { createDevice, installBundle, writeFiles, sandboxOf, snapshotTree } = require('../../lib/device.js')
 const { incrementalBackupToDir } = require('../../lib/incremental-client.js')
+const { readFd } = require('../support/fds.js')
 
 jest.setTimeout(60000)
 
@@ -45,18 +46,6 @@ function put(rel, content, mtimeSec) {
   fs.mkdirSync(path.dirname(abs(rel)), { recursive: true })
   fs.writeFileSync(abs(rel), content)
   fs.utimesSync(abs(rel), mtimeSec, mtimeSec)
-}
-
-// The whole file behind `fd`, by pread from offset 0.
-function readFd(fd) {
-  const chunks = []
-  const buf = Buffer.allocUnsafe(1 << 20)
-  for (let pos = 0; ; ) {
-    const n = fs.readSync(fd, buf, 0, buf.length, pos)
-    if (n === 0) return Buffer.concat(chunks)
-    chunks.push(Buffer.from(buf.subarray(0, n)))
-    pos += n
-  }
 }
 
 // Data lines of a .rp report, by path.

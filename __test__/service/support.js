@@ -9,17 +9,11 @@ const device = require('backup/device')
 const { native, syncEnvironment } = require('../../lib/native.js')
 
 const CLIENT = path.join(__dirname, 'fixtures', 'client.js')
-const WORK_AREA = 'data/storage/el2/base/.backup'
 
 const { sleep, until } = require('../support/wait.js')
-const alive = (pid) => {
-  try {
-    // A zombie is dead too.
-    return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
+// A killed service process is a zombie until reaped: it counts as gone.
+const { alive } = require('../support/processes.js')
+const { WORK_AREA, workAreaLeft } = require('../support/devices.js')
 
 /** The pids of the live service processes of `root`. */
 function serviceProcesses(root) {
@@ -40,21 +34,6 @@ function serviceStatus(root) {
   syncEnvironment()
   const s = native.serviceStatus(root)
   return s === null ? null : JSON.parse(s)
-}
-
-/** What the service left in `name`'s work area. */
-function workAreaLeft(root, name) {
-  const dir = path.join(device.sandboxOf(root, name), WORK_AREA)
-  const out = []
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else out.push(path.relative(dir, p))
-    }
-  }
-  if (fs.existsSync(dir)) walk(dir)
-  return out
 }
 
 const clients = []

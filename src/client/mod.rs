@@ -54,16 +54,36 @@ fn died() -> BizError {
 
 // ---- module requests ---------------------------------------------------------------------
 
+/// Where a module request goes and with which settings, as the caller's environment named
+/// them at the call: a request served off the JS thread must not read an environment that
+/// the caller changed meanwhile (another test's device root or transport).
+pub struct Target {
+    mode: transport::Mode,
+    root: PathBuf,
+    settings: HashMap<String, String>,
+}
+
+impl Target {
+    pub fn now() -> BizResult<Target> {
+        Ok(Target { mode: transport::mode(), root: root_now()?, settings: crate::settings::snapshot() })
+    }
+}
+
 /// One module request to the service of `root`, a blocking round trip. `start`: start the
 /// service if none runs (else `Ok(None)` when none does).
 pub fn module_at(mode: transport::Mode, root: &Path, request: ModuleRequest, start: bool) -> BizResult<Option<ModuleReply>> {
+    module_to(&Target { mode, root: root.to_path_buf(), settings: crate::settings::snapshot() }, request, start)
+}
+
+fn module_to(target: &Target, request: ModuleRequest, start: bool) -> BizResult<Option<ModuleReply>> {
+    let Target { mode, root, settings } = target;
     // A service that was just exiting when we connected ends the connection unanswered: ask
     // again (the next try starts a new one).
     for _ in 0..3 {
-        let Some(conn) = transport::connect(mode, root, start).map_err(|e| ipc(format!("cannot reach the backup service: {e}")))? else {
+        let Some(conn) = transport::connect(*mode, root, start).map_err(|e| ipc(format!("cannot reach the backup service: {e}")))? else {
             return Ok(None);
         };
-        let msg = ClientMessage::Module { settings: crate::settings::snapshot(), request: request.clone() };
+        let msg = ClientMessage::Module { settings: settings.clone(), request: request.clone() };
         if conn.send(&msg).is_err() {
             continue;
         }
@@ -78,15 +98,16 @@ pub fn module_at(mode: transport::Mode, root: &Path, request: ModuleRequest, sta
 }
 
 fn module(request: ModuleRequest, start: bool) -> BizResult<Option<ModuleReply>> {
-    module_at(transport::mode(), &root_now()?, request, start)
+    module_to(&Target::now()?, request, start)
 }
 
 fn unexpected<T>(r: impl std::fmt::Debug) -> BizResult<T> {
     Err(ipc(format!("unexpected reply {r:?}")))
 }
 
-pub fn local_capabilities(incremental: Option<Vec<BundleTime>>) -> BizResult<OwnedFd> {
-    match module(ModuleRequest::LocalCapabilities { incremental }, true)? {
+/// `target`: taken on the JS thread at the call (this runs off it).
+pub fn local_capabilities(target: &Target, incremental: Option<Vec<BundleTime>>) -> BizResult<OwnedFd> {
+    match module_to(target, ModuleRequest::LocalCapabilities { incremental }, true)? {
         Some(ModuleReply::LocalCapabilities(r)) => r.map(WireFd::into_inner),
         other => unexpected(other),
     }

@@ -2,7 +2,6 @@
 //! callback errors, `data` = the bundle name. Built only on the JS thread.
 
 use napi::bindgen_prelude::*;
-use napi::sys;
 
 use crate::error::BizError;
 
@@ -28,15 +27,3 @@ pub fn to_napi(env: &Env, e: &BizError) -> napi::Error {
 pub fn throw(env: &Env, code: i32, detail: impl std::fmt::Display) -> napi::Error {
     to_napi(env, &BizError::with_detail(code, detail))
 }
-
-/// A raw JS value to hand to a threadsafe function call as an argument.
-pub struct RawValue(pub sys::napi_value);
-
-impl ToNapiValue for RawValue {
-    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
-        Ok(val.0)
-    }
-}
-
-// SAFETY: a RawValue is created and consumed inside one call on the JS thread.
-unsafe impl Send for RawValue {}

@@ -105,7 +105,9 @@ pub fn get_local_capabilities<'e>(env: &'e Env, args: Vec<Unknown<'e>>) -> Resul
         Some(a) if is_array(a) => Some(bundle_times(env, a, E_PARAM, "dataList")?),
         Some(_) => return Err(throw(env, E_INVAL, "getLocalCapabilities takes a callback or an array of IncrementalBackupTime")),
     };
-    promise(env, blocking(move || client::local_capabilities(incremental)), file_data)
+    // The device and transport are the caller's at the call; a failure to name them rejects.
+    let target = client::Target::now();
+    promise(env, blocking(move || client::local_capabilities(&target?, incremental)), file_data)
 }
 
 /// index.js hands over the caller's `BACKUP_*` / `XDG_DATA_HOME` variables before each call
@@ -214,7 +216,7 @@ impl NativeSession {
         dispatch: &DispatchFn,
         send: impl FnOnce(&ClientSession) -> std::pin::Pin<Box<dyn Future<Output = BizResult<()>> + Send>>,
     ) -> Result<PromiseRaw<'e, ()>> {
-        self.hub.ensure(dispatch)?;
+        self.hub.ensure(env, dispatch)?;
         let hub = self.hub.clone();
         let reply = send(&self.client);
         env.spawn_future_with_callback(async move { Ok(reply.await) }, move |env, r| {
@@ -324,6 +326,14 @@ impl NativeSession {
         let bundle = as_string(&args[0]).ok_or_else(|| throw(env, E_PARAM, "bundleName must be a string"))?;
         // No live session: the reference's client reports "not started".
         guarded(env, || Ok(self.client.cancel(bundle).unwrap_or(E_CANCEL_UNSTARTED)))
+    }
+}
+
+impl Drop for NativeSession {
+    /// The session object was collected (its finalizer runs on the JS thread): its event
+    /// queue ends with it.
+    fn drop(&mut self) {
+        self.hub.dropped();
     }
 }
 

@@ -23,7 +23,7 @@ pub fn serve(conn: Conn, root: &Path) {
     let service = Service::for_device(Device::open(root));
     match conn.recv::<ClientMessage>() {
         Ok(Some(ClientMessage::Module { settings, request })) => {
-            crate::settings::set_snapshot(settings);
+            adopt(settings);
             let shutdown = matches!(request, ModuleRequest::Shutdown);
             let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| service.module(request)))
                 .unwrap_or_else(|_| ModuleReply::Failed(BizError::with_detail(E_UNKNOWN, "the service failed on this request")));
@@ -81,8 +81,19 @@ impl Link {
     }
 }
 
+/// The client's settings become the service's. Only in a service process: in the caller's
+/// own process (the in-process transport) the snapshot is the caller's, kept current by every
+/// call, and a service thread writing the copy its request carried could put back an older
+/// environment (another test's device root or transport) between the caller's sync and its
+/// next read.
+fn adopt(settings: std::collections::HashMap<String, String>) {
+    if is_service_process() {
+        crate::settings::set_snapshot(settings);
+    }
+}
+
 fn serve_session(conn: Conn, service: Service, open: OpenSession) {
-    crate::settings::set_snapshot(open.settings);
+    adopt(open.settings);
     let link = Arc::new(Link { conn, state: Mutex::new(LinkState::default()) });
     let out = link.clone();
     let sink: super::EventSink = Arc::new(move |o: Outgoing| out.output(o));
