@@ -9,13 +9,16 @@ const os = require('os')
 const path = require('path')
 const crypto = require('crypto')
 const { backupToDir, restoreFromDir } = require('backup/client')
-const { createDevice, installBundle, sandboxOf } = require('backup/device')
+const { installBundle, sandboxOf } = require('backup/device')
+const { tempDevices } = require('./support/devices')
+const { sleep } = require('./support/wait')
 
 jest.setTimeout(60000)
 
 const NAME = 'com.example.bighash'
 const BIG = 'data/storage/el2/base/files/video.bin'
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex')
+const newDevice = tempDevices()
 const scratch = []
 afterAll(() => scratch.forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
 
@@ -28,14 +31,14 @@ function recordedHash(outDir) {
 }
 
 test('a big file rewritten with its size and mtime kept gets its new hash; an unchanged one keeps its hash; both restore', async () => {
-  const root = createDevice()
+  const root = newDevice()
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bighash-'))
-  scratch.push(root, out)
+  scratch.push(out)
   installBundle(root, NAME, { files: { [BIG]: { size: (3 << 20) + 5 } } })
   const file = path.join(sandboxOf(root, NAME), BIG)
   const first = fs.readFileSync(file)
   // The service remembers only a hash of a file whose times are 2 s old.
-  await new Promise((r) => setTimeout(r, 2100))
+  await sleep(2100)
 
   for (let run = 0; run < 2; run++) {
     const r = await backupToDir({ root, bundles: [NAME], outDir: out })
