@@ -310,7 +310,14 @@ function ensureTmpfs() {
 
 function releaseTmpfs() {
   if (tmpfs.mounted) {
-    spawnSync('umount', [tmpfs.dir])
+    // The tmpfs device's service process may still be idling there (3 s): stop it first, or
+    // the unmount fails busy and the mounts stack up run after run.
+    try {
+      require(path.join(process.env.BENCH_ADDON_DIR, 'lib', 'native.js')).native.serviceStop(tmpfs.device.root)
+    } catch {
+      // no service there, or no addon loaded yet: nothing holds the tmpfs
+    }
+    if (spawnSync('umount', [tmpfs.dir]).status !== 0) spawnSync('umount', ['-l', tmpfs.dir])
     tmpfs.mounted = false
   } else if (tmpfs.dir) fs.rmSync(path.join(tmpfs.dir, 'device'), { recursive: true, force: true })
 }
