@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
@@ -64,8 +65,8 @@ fn kind_of(st: &nix::sys::stat::FileStat) -> Kind {
 pub struct Confined {
     root: OwnedFd,
     /// Directory fds (O_PATH) by relative path, so a restore of thousands of files in a few
-    /// directories resolves each directory once.
-    dirs: HashMap<String, OwnedFd>,
+    /// directories resolves each directory once (shared, so that a staging writer thread can hold one).
+    dirs: HashMap<String, Arc<OwnedFd>>,
     /// Every directory this instance created, in creation order, so a failed restore can
     /// remove them again.
     created: Vec<String>,
@@ -124,9 +125,19 @@ impl Confined {
                 Err(Errno::ENOTDIR) | Err(Errno::ELOOP) => return Err(symlink_refused(rel)),
                 Err(e) => return Err(errno(e)),
             };
-            self.dirs.insert(rel.to_string(), fd);
+            self.dirs.insert(rel.to_string(), Arc::new(fd));
         }
         Ok(self.dirs.get(rel).map(|fd| fd.as_fd()))
+    }
+
+    /// `dir(rel, true)`, as an fd another thread can keep: it stays open while held, wherever
+    /// the cache goes.
+    pub fn dir_shared(&mut self, rel: &str) -> io::Result<Arc<OwnedFd>> {
+        if rel.is_empty() {
+            return Ok(Arc::new(self.root.try_clone()?));
+        }
+        self.dir(rel, true)?;
+        Ok(self.dirs[rel].clone())
     }
 
     /// What is at `rel`, without creating anything and without following symlinks. A

@@ -2,7 +2,9 @@
 //! nothing (DESIGN.md §5 rules 10, 11).
 //!
 //! Phase 1 (plan) reads `manage.json`, unpacks each tar part it names once into a staging
-//! directory inside the work area (same file system, so a rename is atomic), and checks
+//! directory inside the work area (same file system, so a rename is atomic): this thread
+//! reads the headers and makes the directories, writer threads copy each file's content from
+//! the part in the kernel (stage_writers.rs), another thread hashes the part. It checks
 //! everything: every entry's path and type, the size and hash each index records (the
 //! `size`/`sha256` of manage.json, the size and SHA-256 of a `.rp` line), no entry colliding
 //! with another, every destination reachable without a symlink. Any corrupt or hostile input
@@ -24,7 +26,9 @@ use sha2::{Digest, Sha256};
 
 use super::confined::{clean_rel, Confined, Kind};
 use super::manage::{hex_lower, is_sha256_hex, parse_manage, ManageEntry};
+use super::plan_items::{Item, Items};
 use super::report::{parse_report, ReportEntry};
+use super::stage_writers::{Failed, Failure, FileJob, Writers};
 use super::EngineError;
 use crate::device::{is_valid_uri, WORK_AREA};
 
@@ -51,6 +55,11 @@ pub struct RestoreSummary {
 
 const RESTORE_DIR: &str = "data/storage/el2/base/.backup/restore";
 const STAGING_DIR: &str = "data/storage/el2/base/.backup/staging";
+/// Threads writing staged files while the planner reads the part (stage_writers.rs). Two: on
+/// disk a writer can wait on writeback while the other goes on (the million-file restore took
+/// 53 and 192 s with two, 357 s with one; disk times vary that much); on tmpfs one and two
+/// measured the same within noise.
+const WRITERS: usize = 2;
 
 /// Creates (truncating) `.backup/restore/<uri>` and its companion `<uri>.rp` inside the
 /// sandbox, writable, mode 0600, never through a symlink. `uri` is already validated.
@@ -111,6 +120,8 @@ pub struct TarEntry<'a> {
     pub size: u64,
     pub mode: u32,
     pub mtime: TimeSpec,
+    /// Where the entry's data starts in the archive.
+    pub pos: u64,
     pub data: &'a mut dyn Read,
 }
 
@@ -123,6 +134,27 @@ pub fn for_each_tar_entry(
 ) -> Result<(), EngineError> {
     let mut ar = super::tar_read::archive(tar);
     let entries = ar.entries().map_err(|e| untar(format!("{name}: {e}")))?;
+    visit_entries(entries, name, visit)
+}
+
+/// The same over a part file of `len` bytes: data `visit` leaves unread is skipped by a seek
+/// (an entry's `pos` is where its data is in the file, for a copy in the kernel).
+pub fn for_each_tar_entry_in(
+    tar: &File,
+    len: u64,
+    name: &str,
+    visit: &mut dyn FnMut(TarEntry<'_>) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let mut ar = super::tar_read::seekable_archive(tar, len);
+    let entries = ar.entries_with_seek().map_err(|e| untar(format!("{name}: {e}")))?;
+    visit_entries(entries, name, visit)
+}
+
+fn visit_entries<R: Read>(
+    entries: tar::Entries<'_, R>,
+    name: &str,
+    visit: &mut dyn FnMut(TarEntry<'_>) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
     for entry in entries {
         let mut entry = entry.map_err(|e| untar(format!("{name}: corrupt archive: {e}")))?;
         use tar::EntryType::*;
@@ -137,6 +169,7 @@ pub fn for_each_tar_entry(
         let path = String::from_utf8(entry.path_bytes().into_owned()).map_err(|_| untar(format!("{name}: an entry name is not UTF-8")))?;
         let mode = entry.header().mode().map_err(|e| untar(format!("{name}: {path}: {e}")))?;
         let size = entry.size();
+        let pos = entry.raw_file_position();
         let mut mtime = ts(entry.header().mtime().unwrap_or(0) as i64, 0);
         if let Ok(Some(exts)) = entry.pax_extensions() {
             for ext in exts.flatten() {
@@ -147,7 +180,7 @@ pub fn for_each_tar_entry(
                 }
             }
         }
-        visit(TarEntry { path, kind, size, mode, mtime, data: &mut entry })?;
+        visit(TarEntry { path, kind, size, mode, mtime, pos, data: &mut entry })?;
     }
     Ok(())
 }
@@ -218,42 +251,6 @@ pub fn check_conflicts<'a>(dests: impl IntoIterator<Item = (&'a str, bool)>) -> 
         }
     }
     Ok(())
-}
-
-#[derive(Debug)]
-enum Item {
-    /// A staged file: staging holds it at `dest` (less the restore directory's prefix for
-    /// `fullBackupOnly`, `Placement::prefix_len`).
-    File {
-        dest: String,
-    },
-    Dir {
-        dest: String,
-        mode: u32,
-        mtime: TimeSpec,
-    },
-    /// A big file written by the client into `.backup/restore/<name>`.
-    Big {
-        name: String,
-        dest: String,
-        mode: u32,
-        atime: TimeSpec,
-        mtime: TimeSpec,
-    },
-}
-
-impl Item {
-    fn dest(&self) -> &str {
-        match self {
-            Item::File { dest, .. } | Item::Dir { dest, .. } | Item::Big { dest, .. } => dest,
-        }
-    }
-
-    fn dest_mut(&mut self) -> &mut String {
-        match self {
-            Item::File { dest, .. } | Item::Dir { dest, .. } | Item::Big { dest, .. } => dest,
-        }
-    }
 }
 
 /// Safe permission bits: never setuid/setgid from an untrusted archive.
@@ -349,7 +346,7 @@ fn recorded_hash(m: &ManageEntry) -> Result<Option<&str>, EngineError> {
 /// in one rename.
 struct Stager {
     staging: Confined,
-    items: Vec<Item>,
+    items: Items,
     /// One buffer for every file's content (most files fit in one read and one write).
     buf: Vec<u8>,
     /// The umask at the start of the restore: the mode bits a create leaves out.
@@ -380,27 +377,41 @@ impl Stager {
         };
         std::thread::scope(|scope| {
             let hashing = hash_from.map(|f| scope.spawn(move || hash_file(&f, len)));
-            let mut input = Checked::new(&tar, false);
-            let unpacked = for_each_tar_entry(&mut input, name, &mut |e| self.stage_entry(e, name, filter.as_ref())).and_then(|()| {
-                io::copy(&mut input, &mut io::sink()).map_err(|e| untar(format!("{name}: {e}")))?;
-                Ok(input.bytes)
-            });
+            let mut writers = Writers::start(scope, &tar, self.umask, WRITERS);
+            let planned = for_each_tar_entry_in(&tar, len, name, &mut |e| self.stage_entry(e, name, filter.as_ref(), &mut writers));
+            // A writer's failure is of an earlier entry than any the planner stopped at.
+            let written = match writers.finish() {
+                Some(f) => Err(self.writer_error(name, f)),
+                None => Ok(()),
+            };
             let digest = match hashing.map(|h| h.join()) {
                 Some(Ok(Ok(d))) => Some(d),
                 Some(Ok(Err(e))) => return Err(untar(format!("{name}: {e}"))),
                 Some(Err(_)) => return Err(untar(format!("{name}: hashing failed"))),
                 None => None,
             };
-            let bytes = unpacked?;
-            check_recorded(name, len, digest.as_deref(), m.size, sha256, "manage.json")?;
-            check_recorded(name, bytes, None, m.size, None, "manage.json")
+            written?;
+            planned?;
+            check_recorded(name, len, digest.as_deref(), m.size, sha256, "manage.json")
         })
+    }
+
+    /// The error a staging writer's failure means.
+    fn writer_error(&self, name: &str, f: Failed) -> EngineError {
+        let dest = self.items.get(f.item).map_or("", |it| it.dest());
+        match f.what {
+            Failure::Create(err) => self.staging_error(name, dest, false, err, Some(f.item)),
+            Failure::Short { copied, size } => untar(format!("{name}: truncated archive: {dest:?} has {copied} of {size} bytes")),
+            Failure::Io(err) => untar(format!("{name}: {err}")),
+        }
     }
 
     /// Why staging `dest` failed: a conflict between entries of the backup (a name twice, a
     /// file where another entry needs a directory), or the error itself.
-    fn staging_error(&self, name: &str, dest: &str, is_dir: bool, err: io::Error) -> EngineError {
-        let dests = self.items.iter().map(|it| (it.dest(), matches!(it, Item::Dir { .. })));
+    /// `skip`: the item of `dest` itself, when it is in the plan already.
+    fn staging_error(&self, name: &str, dest: &str, is_dir: bool, err: io::Error, skip: Option<usize>) -> EngineError {
+        let others = self.items.iter().enumerate().filter(|(i, _)| Some(*i) != skip);
+        let dests = others.map(|(_, it)| (it.dest(), it.is_dir()));
         match check_conflicts(dests.chain([(dest, is_dir)])) {
             Err(conflict) => untar(conflict),
             Ok(()) if matches!(err.raw_os_error(), Some(nix::libc::EEXIST | nix::libc::EISDIR | nix::libc::ENOTDIR)) => {
@@ -431,7 +442,13 @@ impl Stager {
         }
     }
 
-    fn stage_entry(&mut self, e: TarEntry<'_>, name: &str, filter: Option<&HashMap<String, ReportEntry>>) -> Result<(), EngineError> {
+    fn stage_entry(
+        &mut self,
+        e: TarEntry<'_>,
+        name: &str,
+        filter: Option<&HashMap<String, ReportEntry>>,
+        writers: &mut Writers<'_>,
+    ) -> Result<(), EngineError> {
         let refuse = |m: String| untar(format!("{name}: {m}"));
         let Some((dest, is_dir)) = plan_entry(&e.path, &e.kind).map_err(refuse)? else { return Ok(()) };
         let listed = match filter.map(|f| f.get(&dest)) {
@@ -448,28 +465,42 @@ impl Stager {
         };
         if is_dir {
             if let Err(err) = self.staging.dir(&dest, true) {
-                return Err(self.staging_error(name, &dest, true, err));
+                return Err(self.staging_error(name, &dest, true, err, None));
             }
-            self.items.push(Item::Dir { dest, mode: safe_mode(e.mode), mtime: e.mtime });
+            self.items.push_dir(&dest, safe_mode(e.mode), e.mtime);
             return Ok(());
         }
         if let Some(line) = listed.filter(|l| !l.is_dir && l.size != e.size) {
             return Err(refuse(format!("{:?} is {} bytes, its .rp line says {}", e.path, e.size, line.size)));
         }
         let mode = safe_mode(e.mode);
+        let want = listed.map(|l| l.hash.as_str()).filter(|h| !h.is_empty());
+        self.staged += e.size;
+        if self.staged > self.budget {
+            return Err(refuse("the archive unpacks to more than its own size".into()));
+        }
+        if want.is_none() {
+            // No content check here: a writer copies it in the kernel.
+            let (parent, base) = dest.rsplit_once('/').unwrap_or(("", &dest));
+            let dir = match self.staging.dir_shared(parent) {
+                Ok(d) => d,
+                Err(err) => return Err(self.staging_error(name, &dest, false, err, None)),
+            };
+            let job = FileJob { dir, name: base.to_string(), at: e.pos, size: e.size, mode, mtime: e.mtime, item: self.items.len() };
+            self.items.push_file(&dest);
+            if !writers.push(job) {
+                return Err(refuse("a staging writer failed".into()));
+            }
+            return Ok(());
+        }
         let mut out = match self.staging.create_new(&dest, mode) {
             Ok(f) => f,
-            Err(err) => return Err(self.staging_error(name, &dest, false, err)),
+            Err(err) => return Err(self.staging_error(name, &dest, false, err, None)),
         };
-        let want = listed.map(|l| l.hash.as_str()).filter(|h| !h.is_empty());
         let mut input = Checked::new(e.data, want.is_some());
         let copied = self.copy_content(&mut input, &mut out).map_err(|err| refuse(err.to_string()))?;
         if copied != e.size {
             return Err(refuse(format!("truncated archive: {:?} has {copied} of {} bytes", e.path, e.size)));
-        }
-        self.staged += copied;
-        if self.staged > self.budget {
-            return Err(refuse("the archive unpacks to more than its own size".into()));
         }
         check_recorded(&format!("{name}: {:?}", e.path), copied, input.digest().as_deref(), None, want, "its .rp line")?;
         // Created with its mode; only bits the umask took away need an fchmod.
@@ -477,7 +508,7 @@ impl Stager {
             fchmod(&out, Mode::from_bits_truncate(mode)).map_err(|err| EngineError::Io(err.into()))?;
         }
         futimens(&out, &e.mtime, &e.mtime).map_err(|err| EngineError::Io(err.into()))?;
-        self.items.push(Item::File { dest });
+        self.items.push_file(&dest);
         Ok(())
     }
 
@@ -507,13 +538,8 @@ impl Stager {
             check_recorded(&format!("big file {name}"), bytes, digest.as_deref(), m.size, sha256, "manage.json")?;
             check_recorded(&format!("big file {name}"), bytes, digest.as_deref(), None, rp_hash, "its .rp line")?;
         }
-        self.items.push(Item::Big {
-            name: name.to_string(),
-            dest,
-            mode: safe_mode(st.st_mode),
-            atime: ts(st.st_atim.tv_sec, st.st_atim.tv_nsec),
-            mtime: ts(st.st_mtim.tv_sec, st.st_mtim.tv_nsec),
-        });
+        let (atime, mtime) = (ts(st.st_atim.tv_sec, st.st_atim.tv_nsec), ts(st.st_mtim.tv_sec, st.st_mtim.tv_nsec));
+        self.items.push_big(&dest, name, safe_mode(st.st_mode), atime, mtime);
         Ok(())
     }
 }
@@ -598,7 +624,7 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
     let _ = app.remove_tree(STAGING_DIR);
     app.dir(STAGING_DIR, true)?;
     let staging = Confined::open(&job.sandbox.join(STAGING_DIR))?;
-    let mut stager = Stager { staging, items: Vec::new(), buf: vec![0; 256 << 10], umask: umask(), staged: 0, budget: 0 };
+    let mut stager = Stager { staging, items: Items::default(), buf: vec![0; 256 << 10], umask: umask(), staged: 0, budget: 0 };
 
     let result = (|| -> Result<RestoreSummary, EngineError> {
         plan(&mut app, &mut stager, &manage)?;
@@ -606,12 +632,14 @@ pub fn run(job: &RestoreJob) -> Result<RestoreSummary, EngineError> {
         // Where everything lands: the app's paths, or `.backup/restore/` for fullBackupOnly.
         let mut items = std::mem::take(&mut stager.items);
         if job.into_restore_dir {
-            for it in &mut items {
-                let d = format!("{RESTORE_DIR}/{}", it.dest());
-                *it.dest_mut() = d;
-            }
+            items = items.with_prefix(&format!("{RESTORE_DIR}/"));
         }
-        check_conflicts(items.iter().map(|it| (it.dest(), matches!(it, Item::Dir { .. })))).map_err(untar)?;
+        // Staging refused every conflict among tar entries already (a name twice, a file
+        // where a directory must be); big files are not staged, so only with them is there
+        // anything left to find.
+        if items.has_big() {
+            check_conflicts(items.iter().map(|it| (it.dest(), it.is_dir()))).map_err(untar)?;
+        }
         let prefix = if job.into_restore_dir { format!("{RESTORE_DIR}/") } else { String::new() };
         let placement = check_destinations(&mut app, &items, &prefix)?;
         let replaces = &placement.replaces;
@@ -731,11 +759,11 @@ impl<'a> Mover<'a> {
 
     /// Records every existing directory a restore of `items` can change (each destination's
     /// ancestors, and the directories it restores), before the first change.
-    fn remember_ancestors(&mut self, items: &[Item]) -> io::Result<()> {
+    fn remember_ancestors(&mut self, items: &Items) -> io::Result<()> {
         let mut seen: HashSet<&str> = HashSet::new();
-        for it in items {
+        for it in items.iter() {
             let dest = it.dest();
-            if matches!(it, Item::Dir { .. }) && seen.insert(dest) {
+            if it.is_dir() && seen.insert(dest) {
                 self.remember(dest)?;
             }
             let mut p = dest;
@@ -759,9 +787,9 @@ impl<'a> Mover<'a> {
     }
 
     /// Phase 2: every item in place, then directory modes and times, deepest first.
-    fn apply(&mut self, items: &[Item], placement: &Placement) -> Result<RestoreSummary, EngineError> {
+    fn apply<'i>(&mut self, items: &'i Items, placement: &Placement) -> Result<RestoreSummary, EngineError> {
         let mut summary = RestoreSummary::default();
-        let mut dirs: Vec<(&str, u32, TimeSpec)> = Vec::new();
+        let mut dirs: Vec<(&'i str, u32, TimeSpec)> = Vec::new();
         // Directories the app does not have move in whole (nothing there to replace).
         for (staged, dest) in &placement.whole_dirs {
             self.move_in(Source::Staging, staged, dest, false)?;
@@ -779,7 +807,7 @@ impl<'a> Mover<'a> {
                         fault_point()?;
                         self.app.dir(dest, true).map_err(|e| move_error(dest, e))?;
                     }
-                    dirs.push((dest, *mode, *mtime));
+                    dirs.push((dest, mode, mtime));
                     summary.dirs += 1;
                 }
                 Item::File { dest } => {
@@ -790,8 +818,8 @@ impl<'a> Mover<'a> {
                 }
                 Item::Big { name, dest, mode, atime, mtime } => {
                     let f = self.app.open_file(&format!("{RESTORE_DIR}/{name}"))?;
-                    fchmod(&f, Mode::from_bits_truncate(*mode)).map_err(|e| EngineError::Io(e.into()))?;
-                    futimens(&f, atime, mtime).map_err(|e| EngineError::Io(e.into()))?;
+                    fchmod(&f, Mode::from_bits_truncate(mode)).map_err(|e| EngineError::Io(e.into()))?;
+                    futimens(&f, &atime, &mtime).map_err(|e| EngineError::Io(e.into()))?;
                     drop(f);
                     self.move_in(Source::RestoreDir, name, dest, swap)?;
                     summary.bytes += self.app.lstat(dest)?.map_or(0, |st| st.st_size as u64);
@@ -966,7 +994,7 @@ struct Placement {
 /// Every destination must be reachable without a symlink, and must not turn a directory
 /// into a file or the other way round. Checked before anything moves. `prefix` is what a
 /// destination has in front of its staged path ("" or the restore directory's).
-fn check_destinations(app: &mut Confined, items: &[Item], prefix: &str) -> Result<Placement, EngineError> {
+fn check_destinations(app: &mut Confined, items: &Items, prefix: &str) -> Result<Placement, EngineError> {
     let mut kinds: HashMap<String, Kind> = HashMap::new();
     let mut placement = Placement {
         replaces: Vec::with_capacity(items.len()),
@@ -975,8 +1003,8 @@ fn check_destinations(app: &mut Confined, items: &[Item], prefix: &str) -> Resul
         prefix_len: prefix.len(),
     };
     let mut whole: HashSet<String> = HashSet::new();
-    for it in items {
-        let is_dir = matches!(it, Item::Dir { .. });
+    for it in items.iter() {
+        let is_dir = it.is_dir();
         let dest = it.dest();
         let parent = dest.rsplit_once('/').map_or("", |(p, _)| p);
         let kind = match kind_below(app, &mut kinds, parent, dest)? {

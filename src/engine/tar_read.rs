@@ -17,7 +17,7 @@
 //! pax `size` of the `'x'` record before it); long-name and pax records are capped, so no
 //! input makes it buffer without bound.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 const BLOCK: usize = 512;
 /// A long name longer than the longest path the scan or the device accepts is refused.
@@ -28,6 +28,15 @@ const MAX_PAX: u64 = 64 * 1024;
 /// The tar entries of a part, a device's or anyone's, for the restore to check and stage.
 pub fn archive<R: Read>(tar: R) -> tar::Archive<DeviceTar<BufReader<R>>> {
     tar::Archive::new(DeviceTar::new(BufReader::with_capacity(1 << 20, tar)))
+}
+
+/// The same over a file of `len` bytes that the crate may skip entry data in by seeking
+/// (`entries_with_seek`), so content the restore copies in the kernel is never read here. A
+/// skip past `len` is a truncated archive, refused as reading would have refused it.
+pub fn seekable_archive<R: Read + Seek>(tar: R, len: u64) -> tar::Archive<DeviceTar<BufReader<R>>> {
+    let mut t = DeviceTar::new(BufReader::with_capacity(1 << 20, tar));
+    t.limit = Some(len);
+    tar::Archive::new(t)
 }
 
 /// A `Read` that hands out a tar stream with a device's headers normalised (module docs).
@@ -47,11 +56,26 @@ pub struct DeviceTar<R> {
     /// After a header this reader cannot follow (GNU sparse, an unknown type), everything
     /// passes through untouched: the crate reads on, and the restore refuses such entries.
     passthrough: bool,
+    /// Bytes handed out or skipped so far: the position the crate is told after a seek.
+    offset: u64,
+    /// The length of the input, where known (a seek may not go beyond it).
+    limit: Option<u64>,
 }
 
 impl<R: Read> DeviceTar<R> {
     pub fn new(inner: R) -> Self {
-        DeviceTar { inner, block: [0; BLOCK], pos: 0, len: 0, data_left: 0, pax: None, pax_size: None, passthrough: false }
+        DeviceTar {
+            inner,
+            block: [0; BLOCK],
+            pos: 0,
+            len: 0,
+            data_left: 0,
+            pax: None,
+            pax_size: None,
+            passthrough: false,
+            offset: 0,
+            limit: None,
+        }
     }
 
     /// Reads the next header block (or what is left of the stream) and normalises it.
@@ -150,6 +174,44 @@ impl<R: Read> DeviceTar<R> {
 
 impl<R: Read> Read for DeviceTar<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.read_normalised(buf)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for DeviceTar<BufReader<R>> {
+    /// Only forward skips (all the crate makes): within an entry's data by seeking the
+    /// file, anywhere else (a header block, a pax record being learned) by reading through.
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let n = match pos {
+            SeekFrom::Current(n) if n >= 0 => n as u64,
+            _ => return Err(io::Error::new(io::ErrorKind::Unsupported, "a tar part is only skipped forward")),
+        };
+        if self.limit.is_some_and(|l| self.offset.saturating_add(n) > l) {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated archive: unexpected EOF during skip"));
+        }
+        if self.pos == self.len && n <= self.data_left && self.pax.is_none() && !self.passthrough {
+            self.inner.seek_relative(n as i64)?;
+            self.data_left -= n;
+            self.offset += n;
+            return Ok(self.offset);
+        }
+        let mut left = n;
+        let mut scratch = [0u8; 8192];
+        while left > 0 {
+            let got = self.read(&mut scratch[..left.min(8192) as usize])?;
+            if got == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated archive: unexpected EOF during skip"));
+            }
+            left -= got as u64;
+        }
+        Ok(self.offset)
+    }
+}
+
+impl<R: Read> DeviceTar<R> {
+    fn read_normalised(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -286,6 +348,29 @@ mod tests {
                 proptest::prop_assert!(data <= t.len());
             }
         }
+    }
+
+    /// Entries read over a seekable part, skipping their data: the same names and data
+    /// positions as reading through, and a part cut in the data is refused, not ended early.
+    #[test]
+    fn a_seekable_part_skips_data_but_not_past_its_end() {
+        let t = sample();
+        let read = |bytes: &[u8]| -> io::Result<Vec<(String, u64)>> {
+            let mut ar = seekable_archive(io::Cursor::new(bytes.to_vec()), bytes.len() as u64);
+            let mut out = Vec::new();
+            for e in ar.entries_with_seek()? {
+                let e = e?;
+                out.push((String::from_utf8_lossy(&e.path_bytes()).into_owned(), e.raw_file_position()));
+            }
+            Ok(out)
+        };
+        let got = read(&t).unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1].1, 512 * 4, "the long-named file's data follows the directory, its name record and header");
+        assert_eq!(&t[got[2].1 as usize..got[2].1 as usize + 1], [1u8]);
+        // Cut inside the long-named file's data (600 bytes from 2048): skipping it is refused.
+        let err = read(&t[..2048 + 300]).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
     }
 
     #[test]

@@ -708,3 +708,46 @@ fn pax_times_before_the_epoch_keep_their_fraction() {
     assert_eq!(t("--1"), None);
     assert_eq!(t("1.x"), None);
 }
+
+/// Staged files are copied in the kernel from their offsets in the part and the data between
+/// headers is skipped by seeking: a part cut anywhere (in a later file's content, in the
+/// padding after the last one) must still be refused, and every good file before the cut
+/// must not make it in.
+#[test]
+fn a_part_cut_anywhere_is_refused_even_where_content_is_copied_in_the_kernel() {
+    let (d, sb, before) = app_with_top("cut");
+    let names: Vec<String> = (0..300).map(|i| format!("/{F}/many/f{i}.bin")).collect();
+    let bodies: Vec<Vec<u8>> = (0..300).map(|i| vec![(i % 251) as u8; 700 + i * 13]).collect();
+    let entries: Vec<(&str, tar::EntryType, &[u8], Option<&str>)> =
+        names.iter().zip(&bodies).map(|(n, b)| (n.as_str(), tar::EntryType::Regular, b.as_slice(), None)).collect();
+    let whole = hostile_tar(&entries);
+    // Where the last file's content ends (its padding and the end blocks follow).
+    let last_end = whole.len() - 1024 - (512 - bodies[299].len() % 512) % 512;
+    for (what, cut) in [("inside a later file", whole.len() / 2 + 100), ("in the last padding", last_end + 10)] {
+        let r = restore_given(&sb, &[("part.0.tar", whole[..cut].to_vec()), ("manage.json", PART_ONLY.to_vec())]);
+        let e = r.expect_err(what);
+        assert!(e.to_string().contains("truncated archive"), "{what}: {e}");
+        refused_unchanged(Err(e), "part.0.tar", &sb, &before);
+    }
+    // The whole part restores, every file with its content.
+    restore_given(&sb, &[("part.0.tar", whole), ("manage.json", PART_ONLY.to_vec())]).unwrap();
+    for (n, b) in names.iter().zip(&bodies) {
+        assert_eq!(&fs::read(sb.join(&n[1..])).unwrap(), b, "{n}");
+    }
+    fs::remove_dir_all(d).unwrap();
+}
+
+/// Conflicts among tar entries are found while staging; a big file is not staged, so one
+/// that lands where a tar entry does is still refused before anything moves.
+#[test]
+fn a_big_file_landing_on_a_file_of_a_part_is_refused() {
+    let (d, sb, before) = app_with_top("bigclash");
+    let tar = hostile_tar(&[(&format!("/{F}/big.bin"), tar::EntryType::Regular, b"from the part", None)]);
+    let manage = format!(
+        r#"[{{"fileName":"part.0.tar","isBigFile":false}},
+           {{"fileName":"0123456789abcdef","information":{{"path":"/{F}/big.bin","stat":{{"st_size":5}}}},"isBigFile":true}}]"#
+    );
+    let r = restore_given(&sb, &[("part.0.tar", tar), ("0123456789abcdef", b"big!!".to_vec()), ("manage.json", manage.into_bytes())]);
+    refused_unchanged(r, "twice", &sb, &before);
+    fs::remove_dir_all(d).unwrap();
+}
