@@ -164,8 +164,9 @@ function runRestore({ bundles, inDir }) {
 }
 
 /** Peak resident set size of this process so far, in bytes (VmHWM). */
-function peakRss() {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))
+/** Peak RSS (VmHWM) of this process, or of process `pid`. */
+function peakRss(pid = 'self') {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) * 1024 : NaN
 }
 

@@ -4,9 +4,20 @@
 //   node bench/rss-child.js backup <bundle>[,<bundle>…] [saveDir]   back up through the API, reading every fd to EOF
 //   node bench/rss-child.js restore <bundle> <inDir>                 restore what a backup saved in inDir
 //   node bench/rss-child.js idle                                     only load the addon
-// Prints one JSON line: { peakRss (bytes), seconds (the API work alone), files, bytes, errors }.
+// Prints one JSON line: { peakRss (bytes), servicePeakRss, seconds (the API work alone), files,
+// bytes, errors }. servicePeakRss is the device's service process's VmHWM (it holds the
+// bundle's per-file state; bench/run.js stops it before each sample, so the value is this
+// sample's), null with BACKUP_SERVICE=inprocess, where peakRss covers both.
 
+const path = require('path')
 const { runBackup, runRestore, peakRss, backup } = require('./api')
+
+function servicePeakRss() {
+  if (process.env.BACKUP_SERVICE === 'inprocess') return null
+  const { native } = require(path.join(process.env.BENCH_ADDON_DIR || path.join(__dirname, '..'), 'lib', 'native.js'))
+  const status = native.serviceStatus(process.env.BACKUP_DEVICE_ROOT)
+  return status === null ? null : peakRss(JSON.parse(status).pid)
+}
 
 async function main() {
   const [mode, list, dir] = process.argv.slice(2)
@@ -17,7 +28,8 @@ async function main() {
   else if (mode === 'idle') backup.getBackupVersion()
   else throw new Error(`unknown mode ${mode}`)
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
-  process.stdout.write(JSON.stringify({ peakRss: peakRss(), seconds, ...stats }) + '\n')
+  const service = mode === 'idle' ? null : servicePeakRss()
+  process.stdout.write(JSON.stringify({ peakRss: peakRss(), servicePeakRss: service, seconds, ...stats }) + '\n')
 }
 
 main().catch((e) => {
