@@ -543,6 +543,23 @@ fn a_device_reads_our_manage_json_and_reports_right() {
     fs::remove_dir_all(d).unwrap();
 }
 
+/// What a backup of the files folder holds, as a snapshot (its parents' times move with the
+/// work area, so they are left out).
+fn files_snapshot(sb: &Path) -> BTreeMap<String, Node> {
+    snapshot(sb).into_iter().filter(|(p, _)| p.starts_with(FILES)).collect()
+}
+
+/// A backup of the files folder only.
+fn files_job(sb: &Path) -> BackupJob {
+    BackupJob {
+        sandbox: sb.to_path_buf(),
+        includes: vec![format!("{}/", FILES.trim_start_matches('/'))],
+        excludes: vec![],
+        spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
+        hash_cache: None,
+    }
+}
+
 #[test]
 fn a_read_only_directory_whose_files_span_two_parts_restores_whole_on_a_device_and_here() {
     use crate::engine::backup::{run_full_sliced, Slices};
@@ -559,17 +576,9 @@ fn a_read_only_directory_whose_files_span_two_parts_restores_whole_on_a_device_a
     fs::write(sb.join(files_rel).join("z-after"), b"after").unwrap();
     fs::set_permissions(ro.join("inner"), fs::Permissions::from_mode(0o555)).unwrap();
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
-    // What the backup holds: the files folder (its parents' times move with the work area).
-    let files_of = |sb: &Path| snapshot(sb).into_iter().filter(|(p, _)| p.starts_with(FILES)).collect::<BTreeMap<_, _>>();
-    let source = files_of(&sb);
+    let source = files_snapshot(&sb);
 
-    let job = BackupJob {
-        sandbox: sb.clone(),
-        includes: vec![format!("{files_rel}/")],
-        excludes: vec![],
-        spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
-        hash_cache: None,
-    };
+    let job = files_job(&sb);
     let mut sent = BTreeMap::new();
     run_full_sliced(&job, Slices { bytes: u64::MAX, files: 4 }, &mut |o| {
         let mut bytes = Vec::new();
@@ -602,7 +611,7 @@ fn a_read_only_directory_whose_files_span_two_parts_restores_whole_on_a_device_a
     fs::remove_dir_all(&ro).unwrap();
     fs::remove_file(sb.join(files_rel).join("z-after")).unwrap();
     restore_folder(&sb, &sent, &BTreeMap::new()).unwrap();
-    assert_tree(&files_of(&sb), &source, "restored");
+    assert_tree(&files_snapshot(&sb), &source, "restored");
     fs::set_permissions(ro.join("inner"), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
     fs::remove_dir_all(d).unwrap();
@@ -625,15 +634,8 @@ fn an_incremental_backup_moves_a_read_only_directory_on_with_its_contents_past_a
     fs::write(ro.join("sub/x"), b"in sub").unwrap();
     fs::set_permissions(ro.join("sub"), fs::Permissions::from_mode(0o555)).unwrap();
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).unwrap();
-    let files_of = |sb: &Path| snapshot(sb).into_iter().filter(|(p, _)| p.starts_with(FILES)).collect::<BTreeMap<_, _>>();
-    let source = files_of(&sb);
-    let backup = BackupJob {
-        sandbox: sb.clone(),
-        includes: vec![format!("{files_rel}/")],
-        excludes: vec![],
-        spool_dir: sb.join("data/storage/el2/base/.backup/backup"),
-        hash_cache: None,
-    };
+    let source = files_snapshot(&sb);
+    let backup = files_job(&sb);
     let (mut sent, mut reports) = (BTreeMap::new(), BTreeMap::new());
     run_incremental(&IncrementalJob { backup, last_incremental_time: 0, baseline: None }, &mut |o| {
         let mut bytes = Vec::new();
@@ -667,7 +669,7 @@ fn an_incremental_backup_moves_a_read_only_directory_on_with_its_contents_past_a
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
     fs::remove_dir_all(&ro).unwrap();
     restore_folder(&sb, &sent, &reports).unwrap();
-    assert_tree(&files_of(&sb), &source, "restored");
+    assert_tree(&files_snapshot(&sb), &source, "restored");
     fs::set_permissions(ro.join("sub"), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(&ro, fs::Permissions::from_mode(0o755)).unwrap();
     fs::remove_dir_all(d).unwrap();
