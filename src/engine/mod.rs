@@ -11,6 +11,7 @@ pub mod backup;
 pub mod confined;
 pub mod hash_cache;
 pub mod incremental;
+pub mod kernel_copy;
 pub mod manage;
 pub mod part_file;
 pub mod plan_items;

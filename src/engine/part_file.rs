@@ -3,11 +3,10 @@
 //! file), bigger files moved by the kernel from file to part (`copy_file_range`: no copy
 //! through user space).
 
+use super::kernel_copy::{kernel_copy, Copied};
+use super::tar_write::ContentSink;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
-
-use super::tar_write::ContentSink;
 
 /// The largest buffer: a part is written in writes of this size.
 pub const BUFFER_BYTES: usize = 1 << 20;
@@ -54,27 +53,14 @@ impl PartFile {
     /// copy between these two files at all.
     fn kernel_copy(&mut self, src: &File, len: u64) -> io::Result<Option<u64>> {
         self.flush_buf()?;
-        let mut copied = 0u64;
-        while copied < len {
-            let want = (len - copied).min(1 << 30) as usize;
-            // From and to both files' own offsets (null offsets), as read and write would.
-            let n = unsafe {
-                nix::libc::copy_file_range(src.as_raw_fd(), std::ptr::null_mut(), self.file.as_raw_fd(), std::ptr::null_mut(), want, 0)
-            };
-            match nix::errno::Errno::result(n) {
-                Ok(0) => break,
-                Ok(n) => copied += n as u64,
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(nix::errno::Errno::EXDEV | nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS | nix::errno::Errno::EOPNOTSUPP)
-                    if copied == 0 =>
-                {
-                    self.kernel_copy = false;
-                    return Ok(None);
-                }
-                Err(e) => return Err(e.into()),
+        match kernel_copy(src, None, &self.file, len)? {
+            Copied::Done(n) => Ok(Some(n)),
+            Copied::Refused { copied: 0, .. } => {
+                self.kernel_copy = false;
+                Ok(None)
             }
+            Copied::Refused { why, .. } => Err(why.into()),
         }
-        Ok(Some(copied))
     }
 
     /// Reads up to `len` bytes of `src` into the buffer, flushing it when full.

@@ -6,16 +6,17 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
 
-use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fchmod, futimens, Mode};
 use nix::sys::time::TimeSpec;
+
+use super::kernel_copy::{kernel_copy, Copied};
 
 /// One staged file to write: `name` in `dir`, `size` bytes from `at` in the part.
 pub struct FileJob {
@@ -142,23 +143,10 @@ fn write_one(part: &File, job: &FileJob, umask: u32) -> Result<(), Failure> {
 /// Copies `size` bytes at `at` in `src` to the end of `out`; fewer when `src` ends first.
 /// In the kernel where the file systems allow it, through a buffer where not.
 pub fn copy_range(src: &File, at: u64, out: &File, size: u64) -> io::Result<u64> {
-    let mut done = 0u64;
-    while done < size {
-        let mut off = (at + done) as i64;
-        let want = (size - done).min(1 << 30) as usize;
-        // SAFETY: both fds are open for the call; `off` is a valid i64 the kernel advances.
-        let r = unsafe { nix::libc::copy_file_range(src.as_raw_fd(), &mut off, out.as_raw_fd(), std::ptr::null_mut(), want, 0) };
-        match Errno::result(r) {
-            Ok(0) => return Ok(done),
-            Ok(n) => done += n as u64,
-            Err(Errno::EINTR) => {}
-            Err(Errno::ENOSYS | Errno::EXDEV | Errno::EINVAL | Errno::EOPNOTSUPP) => {
-                return Ok(done + copy_by_buffer(src, at + done, out, size - done)?);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    match kernel_copy(src, Some(at), out, size)? {
+        Copied::Done(n) => Ok(n),
+        Copied::Refused { copied, .. } => Ok(copied + copy_by_buffer(src, at + copied, out, size - copied)?),
     }
-    Ok(done)
 }
 
 fn copy_by_buffer(src: &File, at: u64, mut out: &File, size: u64) -> io::Result<u64> {
