@@ -22,7 +22,7 @@ use super::hash_cache::{HashCache, Hashed, Identity};
 use super::manage::{integrity_of, write_manage, Information, ManageEntry, Stat, TimeSpec};
 use super::part_file::{PartFile, BUFFER_BYTES};
 use super::scan::Scan;
-use super::tar_write::{entry_after_contents, TarWriter};
+use super::tar_write::{entry_after_contents, inside, TarWriter};
 use super::{EngineError, Flow, Output, ScanEntry, BIG_FILE_THRESHOLD, PACK_THREADS, TAR_SLICE_BYTES, TAR_SLICE_FILES};
 
 #[derive(Debug, Clone)]
@@ -217,12 +217,7 @@ pub(crate) fn run_full_sliced(job: &BackupJob, slices: Slices, sink: &mut dyn Fn
 /// files out; a device makes the missing parents of those files writable instead.
 fn dirs_still_open(plan: &mut Vec<ScanEntry>, next: Option<&ScanEntry>) -> Vec<ScanEntry> {
     let Some(next) = next else { return Vec::new() };
-    let open = |e: &ScanEntry| {
-        e.is_dir
-            && entry_after_contents(e.mode)
-            && next.sandbox_path.len() > e.sandbox_path.len()
-            && next.sandbox_path.starts_with(&e.sandbox_path)
-    };
+    let open = |e: &ScanEntry| e.is_dir && entry_after_contents(e.mode) && inside(&e.sandbox_path, &next.sandbox_path);
     if !plan.iter().any(open) {
         return Vec::new();
     }

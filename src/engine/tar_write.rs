@@ -17,6 +17,11 @@ pub(crate) fn entry_after_contents(mode: u32) -> bool {
     mode & 0o300 != 0o300
 }
 
+/// Whether `path` lies inside the directory `dir` (a sandbox path ending in '/').
+pub(crate) fn inside(dir: &str, path: &str) -> bool {
+    path.len() > dir.len() && path.starts_with(dir)
+}
+
 /// Directory entries one part leaves to the next (`take_dirs_holding`): paths with a trailing
 /// '/', and their records.
 pub struct OpenDirs(Vec<(String, Vec<u8>)>);
@@ -151,7 +156,7 @@ impl<W: Write> TarWriter<W> {
     /// contents, instead of this part before them (see `append_dir`).
     pub fn take_dirs_holding(&mut self, next: &str) -> OpenDirs {
         // Pending directories nest, outermost first: those holding `next` come first.
-        let n = self.pending_dirs.iter().take_while(|(dir, _)| next.len() > dir.len() && next.starts_with(dir.as_str())).count();
+        let n = self.pending_dirs.iter().take_while(|(dir, _)| inside(dir, next)).count();
         let dirs: Vec<(String, Vec<u8>)> = self.pending_dirs.drain(..n).collect();
         self.pending_bytes -= dirs.iter().map(|(_, r)| r.len() as u64).sum::<u64>();
         self.entries -= dirs.len();
@@ -216,7 +221,7 @@ impl<W: Write> TarWriter<W> {
     /// Writes the pending directory entries that `path` is not inside, deepest first.
     fn write_finished_dirs(&mut self, path: &str) -> io::Result<()> {
         while let Some((dir, _)) = self.pending_dirs.last() {
-            if path.len() > dir.len() && path.starts_with(dir.as_str()) {
+            if inside(dir, path) {
                 break;
             }
             let (_, records) = self.pending_dirs.pop().expect("a pending directory");
