@@ -46,6 +46,55 @@ struct JsSide {
 // the session's finalizer); other threads only queue on `queue`, which is thread-safe.
 unsafe impl Send for JsSide {}
 
+impl JsSide {
+    /// The loop is held open and the dispatcher alive (JS thread).
+    fn hold(&mut self) {
+        if self.holding || self.finished {
+            return;
+        }
+        if let Some(q) = self.queue.as_ref() {
+            unsafe {
+                sys::napi_ref_threadsafe_function(self.env, q.raw());
+                sys::napi_reference_ref(self.env, self.dispatch, ptr::null_mut());
+            }
+            self.holding = true;
+        }
+    }
+
+    /// Neither any more (JS thread): the session is idle. An orphaned session's queue ends.
+    fn let_go(&mut self) {
+        if self.orphaned {
+            self.finish();
+        } else {
+            self.unhold();
+        }
+    }
+
+    fn unhold(&mut self) {
+        if !self.holding {
+            return;
+        }
+        if let Some(q) = self.queue.as_ref() {
+            unsafe {
+                sys::napi_unref_threadsafe_function(self.env, q.raw());
+                sys::napi_reference_unref(self.env, self.dispatch, ptr::null_mut());
+            }
+        }
+        self.holding = false;
+    }
+
+    /// The queue ends for good (JS thread): no event will come.
+    fn finish(&mut self) {
+        self.unhold();
+        self.finished = true;
+        self.queue.take();
+        if !self.dispatch.is_null() {
+            unsafe { sys::napi_delete_reference(self.env, self.dispatch) };
+            self.dispatch = ptr::null_mut();
+        }
+    }
+}
+
 /// A session's event queue on the JS side. After `release()` no event reaches the callbacks
 /// (DESIGN.md §5.13): undelivered ones are dropped, and with them the fds of files never
 /// handed over.
@@ -144,57 +193,10 @@ impl EventHub {
             js.env = env.raw();
             js.holding = true;
         } else {
-            self.hold(&mut js);
+            js.hold();
         }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         Ok(())
-    }
-
-    /// The loop is held open and the dispatcher alive (JS thread).
-    fn hold(&self, js: &mut JsSide) {
-        if js.holding || js.finished {
-            return;
-        }
-        if let Some(q) = js.queue.as_ref() {
-            unsafe {
-                sys::napi_ref_threadsafe_function(js.env, q.raw());
-                sys::napi_reference_ref(js.env, js.dispatch, ptr::null_mut());
-            }
-            js.holding = true;
-        }
-    }
-
-    /// Neither any more (JS thread): the session is idle. An orphaned session's queue ends.
-    fn let_go(&self, js: &mut JsSide) {
-        if js.orphaned {
-            self.finish(js);
-        } else {
-            Self::unhold(js);
-        }
-    }
-
-    fn unhold(js: &mut JsSide) {
-        if !js.holding {
-            return;
-        }
-        if let Some(q) = js.queue.as_ref() {
-            unsafe {
-                sys::napi_unref_threadsafe_function(js.env, q.raw());
-                sys::napi_reference_unref(js.env, js.dispatch, ptr::null_mut());
-            }
-        }
-        js.holding = false;
-    }
-
-    /// The queue ends for good (JS thread): no event will come.
-    fn finish(&self, js: &mut JsSide) {
-        Self::unhold(js);
-        js.finished = true;
-        js.queue.take();
-        if !js.dispatch.is_null() {
-            unsafe { sys::napi_delete_reference(js.env, js.dispatch) };
-            js.dispatch = ptr::null_mut();
-        }
     }
 
     /// A request that needs no dispatcher (release) is in flight.
@@ -219,7 +221,7 @@ impl EventHub {
         let mut js = self.js();
         js.orphaned = true;
         if !js.holding {
-            self.finish(&mut js);
+            js.finish();
         }
     }
 
@@ -230,9 +232,9 @@ impl EventHub {
         }
         let mut js = self.js();
         if self.released.load(Ordering::Acquire) {
-            self.finish(&mut js);
+            js.finish();
         } else if !self.service_busy.load(Ordering::Acquire) {
-            self.let_go(&mut js);
+            js.let_go();
         }
     }
 
@@ -250,7 +252,7 @@ impl EventHub {
             }
             if self.service_busy.load(Ordering::Acquire) {
                 // Work arrived that no request of ours started (or its reply came first).
-                self.hold(&mut js);
+                js.hold();
             }
             let mut f = ptr::null_mut();
             unsafe { sys::napi_get_reference_value(env.raw(), js.dispatch, &mut f) };
@@ -272,7 +274,7 @@ impl EventHub {
         }
         if died {
             // Nothing follows a dead service.
-            self.finish(&mut self.js());
+            self.js().finish();
         }
     }
 
