@@ -42,13 +42,19 @@ pub struct ManageEntry {
 /// The `size` and `sha256` of a finished output, read with `pread` from offset 0 so the
 /// fd's own offset (0, for the receiver) is not moved.
 pub fn integrity_of(file: &std::fs::File) -> std::io::Result<(u64, String)> {
+    integrity_of_prefix(file, u64::MAX)
+}
+
+/// The same of the file's first `len` bytes (all of it, when it is shorter).
+pub fn integrity_of_prefix(file: &std::fs::File, len: u64) -> std::io::Result<(u64, String)> {
     use sha2::{Digest, Sha256};
     use std::os::unix::fs::FileExt;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; len.min(1 << 20) as usize];
     let mut at = 0u64;
-    loop {
-        let n = file.read_at(&mut buf, at)?;
+    while at < len {
+        let want = (len - at).min(buf.len() as u64) as usize;
+        let n = file.read_at(&mut buf[..want], at)?;
         if n == 0 {
             break;
         }

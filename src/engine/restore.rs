@@ -25,7 +25,7 @@ use nix::sys::time::TimeSpec;
 use sha2::{Digest, Sha256};
 
 use super::confined::{clean_rel, Confined, Kind};
-use super::manage::{hex_lower, is_sha256_hex, parse_manage, ManageEntry};
+use super::manage::{hex_lower, integrity_of_prefix, is_sha256_hex, parse_manage, ManageEntry};
 use super::plan_items::{Item, Items};
 use super::report::{parse_report, ReportEntry};
 use super::stage_writers::{Failed, Failure, FileJob, Writers};
@@ -376,7 +376,7 @@ impl Stager {
             None => None,
         };
         std::thread::scope(|scope| {
-            let hashing = hash_from.map(|f| scope.spawn(move || hash_file(&f, len)));
+            let hashing = hash_from.map(|f| scope.spawn(move || integrity_of_prefix(&f, len).map(|(_, sha256)| sha256)));
             let mut writers = Writers::start(scope, &tar, self.umask, WRITERS);
             let planned = for_each_tar_entry_in(&tar, len, name, &mut |e| self.stage_entry(e, name, filter.as_ref(), &mut writers));
             // A writer's failure is of an earlier entry than any the planner stopped at.
@@ -546,23 +546,6 @@ impl Stager {
 
 /// SHA-256 (lowercase hex) of the first `len` bytes of `f`, read at their offsets (the
 /// file's position is another thread's).
-fn hash_file(f: &File, len: u64) -> io::Result<String> {
-    use std::os::unix::fs::FileExt;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut at = 0;
-    while at < len {
-        let n = f.read_at(&mut buf, at)?;
-        if n == 0 {
-            break;
-        }
-        let n = n.min((len - at) as usize);
-        h.update(&buf[..n]);
-        at += n as u64;
-    }
-    Ok(hex_lower(&h.finalize()))
-}
-
 /// The process's umask, read without changing it (`umask(2)` would change it for every
 /// thread); when unknown, every bit, so that each mode is set explicitly.
 fn umask() -> u32 {

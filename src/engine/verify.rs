@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::confined::clean_rel;
-use super::manage::{is_sha256_hex, parse_manage, ManageEntry};
+use super::manage::{integrity_of, is_sha256_hex, parse_manage, ManageEntry};
 use super::report::{parse_report, ReportEntry};
 use super::restore::{check_conflicts, destination, for_each_tar_entry, plan_entry, Checked};
 use super::EngineError;
@@ -127,10 +127,7 @@ impl Problems {
 
 /// Size and hash (lowercase hex) of a whole file.
 fn hash_file(path: &Path) -> io::Result<(u64, String)> {
-    let mut c = Checked::new(File::open(path)?, true);
-    io::copy(&mut c, &mut io::sink())?;
-    let bytes = c.bytes;
-    Ok((bytes, c.digest().unwrap_or_default()))
+    integrity_of(&File::open(path)?)
 }
 
 fn read_rp(path: &Path, p: &mut Problems) -> Option<Vec<ReportEntry>> {
