@@ -23,6 +23,17 @@ function setup(projectName) {
   return { root, project, cache, out }
 }
 
+/**
+ * `ohos-backup <verb> <dir> <name> --json` with the test's transpile cache (`dir`: the test's
+ * out folder unless given); it must succeed for the bundle. Gives the CLI's result.
+ */
+function cliBundle({ root, cache, out }, verb, name, dir = out) {
+  const r = cli(['--root', root, verb, dir, name, '--json'], { cache })
+  expect(r.status).toBe(0)
+  expect(r.json.bundles[name].error).toBeNull()
+  return r
+}
+
 /** The app's data of a sandbox (el1 and el2, without the service's work area and temp). */
 const dataOf = (root, name) =>
   device.snapshotTree(path.join(device.sandboxOf(root, name), 'data/storage'), { exclude: ['el2/base/.backup', 'el2/base/temp'] })
@@ -61,16 +72,15 @@ test('the DevEco Studio template: its .ets extension logs through hilog; onResto
 })
 
 test('an .ets extension importing @ohos.application.BackupExtensionAbility and a relative Logger module using @ohos.hilog', async () => {
-  const { root, project, cache, out } = setup('logger-app')
+  const ctx = setup('logger-app')
+  const { root, project } = ctx
   const name = device.installProject(root, project)
   expect(name).toBe('com.example.loggerapp')
   expect(device.bundleInfo(root, name).config).toEqual({ allowToBackupRestore: true, includes: [`${FILES}/`] })
   device.writeFiles(root, name, { [`${FILES}/notes.txt`]: 'three notes\n', [`${FILES}/img/a.png`]: { size: 3000 } })
   const before = dataOf(root, name)
 
-  const b = cli(['--root', root, 'backup', out, name, '--json'], { cache })
-  expect(b.status).toBe(0)
-  expect(b.json.bundles[name].error).toBeNull()
+  const b = cliBundle(ctx, 'backup', name)
   // A plain onBackup: no result report.
   expect(b.json.bundles[name].result).toBeUndefined()
   expect(appLog(b.stderr, name)).toEqual([
@@ -80,36 +90,32 @@ test('an .ets extension importing @ohos.application.BackupExtensionAbility and a
   ])
 
   device.wipeApp(root, name)
-  const r = cli(['--root', root, 'restore', out, name, '--json'], { cache })
-  expect(r.status).toBe(0)
-  expect(r.json.bundles[name].error).toBeNull()
+  const r = cliBundle(ctx, 'restore', name)
   expect(appLog(r.stderr, name)).toEqual(['I A0F00D/NotesBackup: onRestore: from version 2.0.3 (2000003)', 'D A0F00D/NotesBackup: restored notes.txt'])
   expect(device.diffSnapshots(before, dataOf(root, name))).toEqual([])
 })
 
 test('an older .ts project (srcEntrance) whose extension is a plain class runs as on a device', async () => {
-  const { root, project, cache, out } = setup('legacy-ts')
+  const ctx = setup('legacy-ts')
+  const { root, project } = ctx
   const name = device.installProject(root, project)
   expect(name).toBe('com.example.legacyapp')
   expect(device.bundleInfo(root, name).extension.srcEntry).toBe(path.join(project, 'entry/src/main/ets/ServiceExtAbility/BackupExtension.ts'))
   device.writeFiles(root, name, { [`${FILES}/legacy.txt`]: 'from API 9' })
   const before = dataOf(root, name)
 
-  const b = cli(['--root', root, 'backup', out, name, '--json'], { cache })
-  expect(b.status).toBe(0)
-  expect(b.json.bundles[name].error).toBeNull()
+  const b = cliBundle(ctx, 'backup', name)
   expect(appLog(b.stderr, name)).toEqual(['I A00001/LegacyBackup: onBackup, legacy.txt has 10 bytes'])
 
   device.wipeApp(root, name)
-  const r = cli(['--root', root, 'restore', out, name, '--json'], { cache })
-  expect(r.status).toBe(0)
-  expect(r.json.bundles[name].error).toBeNull()
+  const r = cliBundle(ctx, 'restore', name)
   expect(appLog(r.stderr, name)).toEqual(['I A00001/LegacyBackup: onRestore {"code":1,"name":"1.0.0"}', 'I A00001/LegacyBackup: restored text: from API 9'])
   expect(device.diffSnapshots(before, dataOf(root, name))).toEqual([])
 })
 
 test('fileIo with sandbox paths, context.area, onBackupEx/onRestoreEx results and onRelease', async () => {
-  const { root, project, cache, out } = setup('fileio-app')
+  const ctx = setup('fileio-app')
+  const { root, project, out } = ctx
   const name = device.installProject(root, project)
   expect(name).toBe('com.example.fileioapp')
   device.writeFiles(root, name, {
@@ -122,10 +128,8 @@ test('fileIo with sandbox paths, context.area, onBackupEx/onRestoreEx results an
   const sandbox = device.sandboxOf(root, name)
   const released = path.join(sandbox, 'data/storage/el2/base/temp/released.log')
 
-  const b = cli(['--root', root, 'backup', out, name, '--json'], { cache })
-  expect(b.status).toBe(0)
+  const b = cliBundle(ctx, 'backup', name)
   const backedUp = b.json.bundles[name]
-  expect(backedUp.error).toBeNull()
   expect(JSON.parse(backedUp.result)).toEqual({
     resultInfo: [
       { type: 'ErrorInfo', errorCode: 0, errorInfo: '' },
@@ -146,10 +150,8 @@ test('fileIo with sandbox paths, context.area, onBackupEx/onRestoreEx results an
   expect(fs.readFileSync(released, 'utf8')).toBe('onRelease 1\n')
 
   device.wipeApp(root, name)
-  const r = cli(['--root', root, 'restore', out, name, '--json'], { cache })
-  expect(r.status).toBe(0)
+  const r = cliBundle(ctx, 'restore', name)
   const restored = r.json.bundles[name]
-  expect(restored.error).toBeNull()
   expect(JSON.parse(restored.result).resultInfo[1]).toEqual({ type: 'CountInfo', infos: [{ restoreInfo: 'notes', successCount: 2, failedCount: 0, details: [] }] })
   expect(appLog(r.stderr, name)).toEqual(['I A03300/DataBackup: onRestoreEx from 3.0.1 (30001)', 'I A03300/DataBackup: onRelease(2): export removed'])
   // The app put every exported note in place and copied the key fd to fd inside el1.
@@ -165,13 +167,10 @@ test('fileIo with sandbox paths, context.area, onBackupEx/onRestoreEx results an
 })
 
 test('sources are transpiled once per content: a later session reads the cache; an edit is seen by the next session', async () => {
-  const { root, project, cache, out } = setup('template')
+  const ctx = setup('template')
+  const { root, project, cache, out } = ctx
   const name = device.installProject(root, project)
-  const backupOnce = (dir) => {
-    const r = cli(['--root', root, 'backup', path.join(out, dir), name, '--json'], { cache })
-    expect(r.status).toBe(0)
-    return appLog(r.stderr, name)
-  }
+  const backupOnce = (dir) => appLog(cliBundle(ctx, 'backup', name, path.join(out, dir)).stderr, name)
   expect(backupOnce('1')).toEqual(['I A00000/testTag: onBackup ok'])
   const entries = fs.readdirSync(cache, { recursive: true }).filter((f) => f.endsWith('.js'))
   expect(entries).toHaveLength(1) // the extension's one source (the kit's modules are plain JS)
