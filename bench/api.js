@@ -8,7 +8,10 @@ const path = require('path')
 
 // bench/run.js points BENCH_ADDON_DIR at its private copy of the addon (so that a rebuild
 // by someone else during the run changes nothing); by default, the package's own.
-const backup = require(path.join(process.env.BENCH_ADDON_DIR || path.join(__dirname, '..'), 'index.js'))
+const ADDON_DIR = process.env.BENCH_ADDON_DIR || path.join(__dirname, '..')
+const backup = require(path.join(ADDON_DIR, 'index.js'))
+// The same copy's native binding, for the service commands (serviceStatus, serviceStop).
+const { native } = require(path.join(ADDON_DIR, 'lib', 'native.js'))
 
 const BUF = Buffer.allocUnsafe(1 << 20)
 
@@ -170,4 +173,4 @@ function peakRss(pid = 'self') {
   return m ? Number(m[1]) * 1024 : NaN
 }
 
-module.exports = { backup, runBackup, runRestore, drain, peakRss }
+module.exports = { backup, native, runBackup, runRestore, drain, peakRss }

@@ -9,12 +9,10 @@
 // bundle's per-file state; bench/run.js stops it before each sample, so the value is this
 // sample's), null with BACKUP_SERVICE=inprocess, where peakRss covers both.
 
-const path = require('path')
-const { runBackup, runRestore, peakRss, backup } = require('./api')
+const { runBackup, runRestore, peakRss, backup, native } = require('./api')
 
 function servicePeakRss() {
   if (process.env.BACKUP_SERVICE === 'inprocess') return null
-  const { native } = require(path.join(process.env.BENCH_ADDON_DIR || path.join(__dirname, '..'), 'lib', 'native.js'))
   const status = native.serviceStatus(process.env.BACKUP_DEVICE_ROOT)
   return status === null ? null : peakRss(JSON.parse(status).pid)
 }

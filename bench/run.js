@@ -112,7 +112,7 @@ if (addon.profile !== 'release') {
 
 const data = ensureData({ log: (m) => console.error(m) })
 process.env.BACKUP_DEVICE_ROOT = data.root
-const { runBackup, runRestore } = require('./api')
+const { runBackup, runRestore, native } = require('./api')
 const { snapshotTree, diffSnapshots } = require('../lib/device')
 
 const WORK = path.join(data.dir, 'work')
@@ -313,9 +313,9 @@ function releaseTmpfs() {
     // The tmpfs device's service process may still be idling there (3 s): stop it first, or
     // the unmount fails busy and the mounts stack up run after run.
     try {
-      require(path.join(process.env.BENCH_ADDON_DIR, 'lib', 'native.js')).native.serviceStop(tmpfs.device.root)
+      native.serviceStop(tmpfs.device.root)
     } catch {
-      // no service there, or no addon loaded yet: nothing holds the tmpfs
+      // no service there, or the device was never made on it: nothing holds the tmpfs
     }
     if (spawnSync('umount', [tmpfs.dir]).status !== 0) spawnSync('umount', ['-l', tmpfs.dir])
     tmpfs.mounted = false
@@ -486,7 +486,6 @@ function rchar(servicePid) {
 /** The pid of the service process of the bench's device, started if it is not running. */
 function servicePid() {
   if (process.env.BACKUP_SERVICE === 'inprocess') return null
-  const { native } = require(path.join(process.env.BENCH_ADDON_DIR, 'lib', 'native.js'))
   return JSON.parse(native.serviceStart(data.root)).pid
 }
 
@@ -501,7 +500,7 @@ const scale = opts.scale ? ensureScaleData({ log: (m) => console.error(m) }) : n
 /** One child run of rss-child.js on the scale device: { seconds, peakRss, … }. */
 /** Stops the service process of device `root` if one runs (the next client starts a fresh one). */
 function stopService(root) {
-  require(path.join(process.env.BENCH_ADDON_DIR, 'lib', 'native.js')).native.serviceStop(root)
+  native.serviceStop(root)
 }
 
 function scaleChild(args) {
