@@ -28,7 +28,7 @@ use super::confined::{clean_rel, Confined, Kind};
 use super::manage::{hex_lower, integrity_of_prefix, is_sha256_hex, parse_manage, ManageEntry};
 use super::plan_items::{Item, Items};
 use super::report::{parse_report, ReportEntry};
-use super::stage_writers::{Failed, Failure, FileJob, Writers};
+use super::stage_writers::{finish_staged_file, Failed, Failure, FileJob, Writers};
 use super::EngineError;
 use crate::device::{is_valid_uri, WORK_AREA};
 
@@ -503,11 +503,7 @@ impl Stager {
             return Err(refuse(format!("truncated archive: {:?} has {copied} of {} bytes", e.path, e.size)));
         }
         check_recorded(&format!("{name}: {:?}", e.path), copied, input.digest().as_deref(), None, want, "its .rp line")?;
-        // Created with its mode; only bits the umask took away need an fchmod.
-        if mode & self.umask != 0 {
-            fchmod(&out, Mode::from_bits_truncate(mode)).map_err(|err| EngineError::Io(err.into()))?;
-        }
-        futimens(&out, &e.mtime, &e.mtime).map_err(|err| EngineError::Io(err.into()))?;
+        finish_staged_file(&out, mode, self.umask, &e.mtime)?;
         self.items.push_file(&dest);
         Ok(())
     }

@@ -132,11 +132,16 @@ fn write_one(part: &File, job: &FileJob, umask: u32) -> Result<(), Failure> {
     if copied != job.size {
         return Err(Failure::Short { copied, size: job.size });
     }
-    // Created with its mode; only bits the umask took away need an fchmod.
-    if job.mode & umask != 0 {
-        fchmod(&out, Mode::from_bits_truncate(job.mode)).map_err(|e| Failure::Io(e.into()))?;
+    finish_staged_file(&out, job.mode, umask, &job.mtime).map_err(Failure::Io)
+}
+
+/// Gives a staged file, created with `mode`, the mode bits the umask took (an `fchmod`
+/// only then) and its mtime, on its open fd.
+pub fn finish_staged_file(out: &File, mode: u32, umask: u32, mtime: &TimeSpec) -> io::Result<()> {
+    if mode & umask != 0 {
+        fchmod(out, Mode::from_bits_truncate(mode))?;
     }
-    futimens(&out, &job.mtime, &job.mtime).map_err(|e| Failure::Io(e.into()))?;
+    futimens(out, mtime, mtime)?;
     Ok(())
 }
 
